@@ -1,0 +1,80 @@
+using System.Diagnostics;
+
+namespace Fsm2.Edge.Execution;
+
+/// <summary>
+/// The per-worker action bookkeeping that enforces "at most one action in flight". One slot per node; it survives
+/// worker re-creation so a late completion of an older instance is recognised by its generation and discarded.
+/// </summary>
+[DebuggerDisplay("gen {Generation} inflight={InFlight} last={LastOutcome}")]
+internal sealed class ActionSlot
+{
+    // Shared: written by an action thread while it runs this slot's action, read by the tick thread to cancel it.
+    private CancellationTokenSource? _running;
+    private long _runningGeneration;
+
+    // Shared: written by the tick thread, read by action threads before and after they start the action.
+    private long _cancelRequestedGeneration;
+
+    public ActionSlot(string workerId) => WorkerId = workerId;
+
+    public string WorkerId { get; }
+
+    /// <summary>The node that owns this slot (a <c>SupervisorNode</c>); completions are routed to it.</summary>
+    public object? Owner { get; init; }
+
+    // Owner: tick thread.
+    public bool InFlight { get; set; }
+
+    // Owner: tick thread. Bumped on every enqueue; completions of other generations are late and discarded.
+    public long Generation { get; set; }
+
+    // Owner: tick thread. After a completion, the worker decides again only on an observation with a higher sequence.
+    public long GateSequence { get; set; } = -1;
+
+    // Owner: tick thread.
+    public ActionOutcome LastOutcome { get; set; }
+
+    // Owner: tick thread.
+    public string? LastError { get; set; }
+
+    // Owner: tick thread.
+    public string? InFlightKind { get; set; }
+
+    /// <summary>Tick thread: requests cancellation of the in-flight generation without waiting.</summary>
+    public void RequestCancel()
+    {
+        long generation = Generation;
+        Volatile.Write(ref _cancelRequestedGeneration, generation);
+        CancellationTokenSource? running = Volatile.Read(ref _running);
+        if (running is not null && Volatile.Read(ref _runningGeneration) == generation)
+        {
+            // CancelAsync: the action's cancellation callbacks must never run on the tick thread.
+            try
+            {
+                _ = running.CancelAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The action completed between the read and the cancel; nothing left to cancel.
+            }
+        }
+    }
+
+    /// <summary>Action thread: whether the tick asked to cancel <paramref name="generation"/>.</summary>
+    public bool IsCancelRequested(long generation) => Volatile.Read(ref _cancelRequestedGeneration) >= generation;
+
+    /// <summary>Action thread: publishes the running action's token source, then re-checks for a missed cancel.</summary>
+    public void SetRunning(CancellationTokenSource source, long generation)
+    {
+        Volatile.Write(ref _runningGeneration, generation);
+        Volatile.Write(ref _running, source);
+        if (IsCancelRequested(generation))
+        {
+            source.Cancel();
+        }
+    }
+
+    /// <summary>Action thread: the action ended.</summary>
+    public void ClearRunning(CancellationTokenSource source) => Interlocked.CompareExchange(ref _running, null, source);
+}

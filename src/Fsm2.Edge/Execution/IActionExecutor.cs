@@ -1,0 +1,33 @@
+using Fsm2.Edge.Workers;
+
+namespace Fsm2.Edge.Execution;
+
+/// <summary>
+/// Where actions leave the tick thread. <see cref="TryEnqueue"/> and <see cref="TryDequeueCompletion"/> are called by
+/// the tick thread only; they never block, and in steady state they allocate nothing.
+/// </summary>
+internal interface IActionExecutor : IAsyncDisposable
+{
+    /// <summary>The queue capacity (for logs).</summary>
+    int Capacity { get; }
+
+    /// <summary>Starts the action threads.</summary>
+    void Start();
+
+    /// <summary>
+    /// Tick thread: hands <paramref name="action"/> over. On success marks the slot in flight with a new generation.
+    /// </summary>
+    /// <returns><see langword="false"/> when the queue is full: nothing was enqueued and the slot is unchanged.</returns>
+    /// <exception cref="InvariantViolationException">The action's timeout override is zero or negative.</exception>
+    bool TryEnqueue(ActionSlot slot, IAction action, in ActionContext context);
+
+    /// <summary>Tick thread: takes one completion, if any.</summary>
+    bool TryDequeueCompletion(out ActionCompletion completion);
+
+    /// <summary>
+    /// Stops accepting work, discards queued actions that have not started (as cancelled), cancels running ones and
+    /// waits at most <paramref name="wait"/> for the action threads.
+    /// </summary>
+    /// <returns>How many actions were still running when the wait ended (abandoned).</returns>
+    Task<int> StopAsync(TimeSpan wait);
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics.Metrics;
+
+namespace Fsm2.Edge.Observability;
+
+/// <summary>
+/// The runtime's instruments (<c>fsm2_*</c>, System.Diagnostics.Metrics). With no listener attached, recording is a
+/// cheap no-op that allocates nothing; tags are string constants, so nothing is boxed either.
+/// </summary>
+internal sealed class EdgeMetrics : IDisposable
+{
+    /// <summary>The meter name listeners subscribe to.</summary>
+    public const string MeterName = "Fsm2.Edge";
+
+    private readonly Meter _meter;
+
+    public EdgeMetrics(IMeterFactory? meterFactory)
+    {
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        Ticks = _meter.CreateCounter<long>("fsm2_ticks_total", description: "Ticks run.");
+        TickOverruns = _meter.CreateCounter<long>("fsm2_tick_overrun_total", description: "Ticks that started late because the previous one overran.");
+        TickDuration = _meter.CreateHistogram<double>("fsm2_tick_duration_seconds", "s", "Duration of one whole-tree tick.");
+        Derives = _meter.CreateCounter<long>("fsm2_derive_total", description: "Derive invocations by result.");
+        StateTransitions = _meter.CreateCounter<long>("fsm2_state_transitions_total", description: "FSM state transitions.");
+        StalePauses = _meter.CreateCounter<long>("fsm2_stale_pauses_total", description: "Times a worker was paused on stale data.");
+        Observations = _meter.CreateCounter<long>("fsm2_observations_total", description: "Collections by result.");
+        CollectionDuration = _meter.CreateHistogram<double>("fsm2_collection_duration_seconds", "s", "Duration of one collection.");
+        CollectionsAbandoned = _meter.CreateCounter<long>("fsm2_collections_abandoned_total", description: "Collections that ignored cancellation.");
+        CollectorRestarts = _meter.CreateCounter<long>("fsm2_collector_restarts_total", description: "Collector restarts.");
+        CollectorEscalations = _meter.CreateCounter<long>("fsm2_collector_escalations_total", description: "Collector escalations to shutdown.");
+        Panics = _meter.CreateCounter<long>("fsm2_panics_total", description: "Exceptions contained from worker code.");
+        ReconcileOperations = _meter.CreateCounter<long>("fsm2_reconcile_operations_total", description: "Child add/update/replace/remove operations.");
+        ChildCreateFailures = _meter.CreateCounter<long>("fsm2_child_create_failures_total", description: "Failed child creations by reason.");
+        ChildRemovalDuration = _meter.CreateHistogram<double>("fsm2_child_removal_duration_seconds", "s", "Time from removal start to finalization.");
+        NodeRestarts = _meter.CreateCounter<long>("fsm2_node_restarts_total", description: "Nodes re-created by signal.");
+        ActionsQueued = _meter.CreateCounter<long>("fsm2_action_queued_total", description: "Actions handed to the executor.");
+        ActionQueueFull = _meter.CreateCounter<long>("fsm2_action_queue_full_total", description: "Actions not enqueued because the queue was full.");
+        ActionDuration = _meter.CreateHistogram<double>("fsm2_action_duration_seconds", "s", "Action execution time by outcome.");
+        ActionTimeouts = _meter.CreateCounter<long>("fsm2_action_timeouts_total", description: "Actions that hit their timeout.");
+        ActionCancelled = _meter.CreateCounter<long>("fsm2_action_cancelled_total", description: "Actions cancelled for removal or shutdown.");
+        ActionLateCompletions = _meter.CreateCounter<long>("fsm2_action_late_completions_total", description: "Completions discarded by generation.");
+    }
+
+    public Counter<long> Ticks { get; }
+
+    public Counter<long> TickOverruns { get; }
+
+    public Histogram<double> TickDuration { get; }
+
+    public Counter<long> Derives { get; }
+
+    public Counter<long> StateTransitions { get; }
+
+    public Counter<long> StalePauses { get; }
+
+    public Counter<long> Observations { get; }
+
+    public Histogram<double> CollectionDuration { get; }
+
+    public Counter<long> CollectionsAbandoned { get; }
+
+    public Counter<long> CollectorRestarts { get; }
+
+    public Counter<long> CollectorEscalations { get; }
+
+    public Counter<long> Panics { get; }
+
+    public Counter<long> ReconcileOperations { get; }
+
+    public Counter<long> ChildCreateFailures { get; }
+
+    public Histogram<double> ChildRemovalDuration { get; }
+
+    public Counter<long> NodeRestarts { get; }
+
+    public Counter<long> ActionsQueued { get; }
+
+    public Counter<long> ActionQueueFull { get; }
+
+    public Histogram<double> ActionDuration { get; }
+
+    public Counter<long> ActionTimeouts { get; }
+
+    public Counter<long> ActionCancelled { get; }
+
+    public Counter<long> ActionLateCompletions { get; }
+
+    public void RecordObservation(string result) => Observations.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void RecordDerive(string result) => Derives.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void RecordReconcile(string operation) => ReconcileOperations.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    public void Dispose() => _meter.Dispose();
+}

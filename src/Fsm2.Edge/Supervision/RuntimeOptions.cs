@@ -1,0 +1,157 @@
+namespace Fsm2.Edge.Supervision;
+
+/// <summary>
+/// Timing and sizing of one runtime. Zero or absent values take the default; <see cref="Resolve"/> applies the
+/// defaults and validates (the runtime constructor calls it).
+/// </summary>
+public sealed record RuntimeOptions
+{
+    /// <summary>Default tick interval: 100 ms.</summary>
+    public static readonly TimeSpan DefaultTickInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Default observation interval: 1 s.</summary>
+    public static readonly TimeSpan DefaultObservationInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Default observation timeout: 1 s + 200 ms cgroup-throttle allowance + 1 s margin.</summary>
+    public static readonly TimeSpan DefaultObservationTimeout = TimeSpan.FromMilliseconds(2200);
+
+    /// <summary>Default stale threshold: 10 s.</summary>
+    public static readonly TimeSpan DefaultStaleThreshold = TimeSpan.FromSeconds(10);
+
+    /// <summary>Default collector timeout: 20 s.</summary>
+    public static readonly TimeSpan DefaultCollectorTimeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>Ticks interval. Default 100 ms.</summary>
+    public TimeSpan TickInterval { get; init; }
+
+    /// <summary>Time between collections. Default 1 s; per worker type overridable.</summary>
+    public TimeSpan ObservationInterval { get; init; }
+
+    /// <summary>Per-collection timeout. Default 2.2 s; must be below <see cref="StaleThreshold"/>.</summary>
+    public TimeSpan ObservationTimeout { get; init; }
+
+    /// <summary>Age at which a worker pauses (no <c>Next</c>). Default 10 s.</summary>
+    public TimeSpan StaleThreshold { get; init; }
+
+    /// <summary>Age at which the collector is restarted. Default 20 s; must exceed <see cref="StaleThreshold"/>.</summary>
+    public TimeSpan CollectorTimeout { get; init; }
+
+    /// <summary>Collector restarts before escalating to a graceful shutdown. Default 3.</summary>
+    public int MaxCollectorRestarts { get; init; }
+
+    /// <summary>Linear restart backoff step: after restart k the next waits step × (k + 1). Default 2 s.</summary>
+    public TimeSpan CollectorRestartStep { get; init; }
+
+    /// <summary>Forced finalization of a removing subtree. Default 30 s.</summary>
+    public TimeSpan RemovalTimeout { get; init; }
+
+    /// <summary>A restart that has not finished by then is forced back to the initial state. Default 30 s.</summary>
+    public TimeSpan RestartTimeout { get; init; }
+
+    /// <summary>Maximum hierarchy depth (root 0, top-level entries 1). Default 10.</summary>
+    public int MaxHierarchyDepth { get; init; }
+
+    /// <summary>Minimum spacing of child creation retries without input change. Default 1 s.</summary>
+    public TimeSpan ChildCreationRetryInterval { get; init; }
+
+    /// <summary>Rate limit for repeated identical failure logs. Default 60 s.</summary>
+    public TimeSpan FailureLogInterval { get; init; }
+
+    /// <summary>Whole-tree drain budget of a runtime shutdown. Default 8 s.</summary>
+    public TimeSpan ShutdownBudget { get; init; }
+
+    /// <summary>How long the executor's stop may wait for running actions. Default 2 s.</summary>
+    public TimeSpan ActionShutdownTimeout { get; init; }
+
+    /// <summary>Default per-action timeout. Default 30 s.</summary>
+    public TimeSpan ActionTimeout { get; init; }
+
+    /// <summary>Action threads. Default 2.</summary>
+    public int ActionThreads { get; init; }
+
+    /// <summary>Action queue capacity. Default 1,024.</summary>
+    public int ActionQueueCapacity { get; init; }
+
+    /// <summary>Returns a copy with defaults applied, after validation.</summary>
+    /// <returns>The resolved options.</returns>
+    /// <exception cref="ArgumentException">A value is negative, or the timing relations do not hold; the message names the fields.</exception>
+    public RuntimeOptions Resolve()
+    {
+        RequireNonNegative(TickInterval, nameof(TickInterval));
+        RequireNonNegative(ObservationInterval, nameof(ObservationInterval));
+        RequireNonNegative(ObservationTimeout, nameof(ObservationTimeout));
+        RequireNonNegative(StaleThreshold, nameof(StaleThreshold));
+        RequireNonNegative(CollectorTimeout, nameof(CollectorTimeout));
+        RequireNonNegative(CollectorRestartStep, nameof(CollectorRestartStep));
+        RequireNonNegative(RemovalTimeout, nameof(RemovalTimeout));
+        RequireNonNegative(RestartTimeout, nameof(RestartTimeout));
+        RequireNonNegative(ChildCreationRetryInterval, nameof(ChildCreationRetryInterval));
+        RequireNonNegative(FailureLogInterval, nameof(FailureLogInterval));
+        RequireNonNegative(ShutdownBudget, nameof(ShutdownBudget));
+        RequireNonNegative(ActionShutdownTimeout, nameof(ActionShutdownTimeout));
+        RequireNonNegative(ActionTimeout, nameof(ActionTimeout));
+        RequireNonNegative(MaxCollectorRestarts, nameof(MaxCollectorRestarts));
+        RequireNonNegative(MaxHierarchyDepth, nameof(MaxHierarchyDepth));
+        RequireNonNegative(ActionThreads, nameof(ActionThreads));
+        RequireNonNegative(ActionQueueCapacity, nameof(ActionQueueCapacity));
+
+        RuntimeOptions resolved = this with
+        {
+            TickInterval = Or(TickInterval, DefaultTickInterval),
+            ObservationInterval = Or(ObservationInterval, DefaultObservationInterval),
+            ObservationTimeout = Or(ObservationTimeout, DefaultObservationTimeout),
+            StaleThreshold = Or(StaleThreshold, DefaultStaleThreshold),
+            CollectorTimeout = Or(CollectorTimeout, DefaultCollectorTimeout),
+            MaxCollectorRestarts = MaxCollectorRestarts == 0 ? 3 : MaxCollectorRestarts,
+            CollectorRestartStep = Or(CollectorRestartStep, TimeSpan.FromSeconds(2)),
+            RemovalTimeout = Or(RemovalTimeout, TimeSpan.FromSeconds(30)),
+            RestartTimeout = Or(RestartTimeout, TimeSpan.FromSeconds(30)),
+            MaxHierarchyDepth = MaxHierarchyDepth == 0 ? 10 : MaxHierarchyDepth,
+            ChildCreationRetryInterval = Or(ChildCreationRetryInterval, TimeSpan.FromSeconds(1)),
+            FailureLogInterval = Or(FailureLogInterval, TimeSpan.FromSeconds(60)),
+            ShutdownBudget = Or(ShutdownBudget, TimeSpan.FromSeconds(8)),
+            ActionShutdownTimeout = Or(ActionShutdownTimeout, TimeSpan.FromSeconds(2)),
+            ActionTimeout = Or(ActionTimeout, TimeSpan.FromSeconds(30)),
+
+            // 2 threads: arbitrary for the baseline executor; hardware profiles set it per board.
+            ActionThreads = ActionThreads == 0 ? 2 : ActionThreads,
+
+            // 1,024 slots: arbitrary; a power of two so the ring executor can take the same value.
+            ActionQueueCapacity = ActionQueueCapacity == 0 ? 1024 : ActionQueueCapacity,
+        };
+
+        if (resolved.CollectorTimeout <= resolved.StaleThreshold)
+        {
+            throw new ArgumentException(
+                $"{nameof(CollectorTimeout)} ({resolved.CollectorTimeout}) must be greater than {nameof(StaleThreshold)} ({resolved.StaleThreshold})",
+                nameof(CollectorTimeout));
+        }
+
+        if (resolved.ObservationTimeout >= resolved.StaleThreshold)
+        {
+            throw new ArgumentException(
+                $"{nameof(ObservationTimeout)} ({resolved.ObservationTimeout}) must be less than {nameof(StaleThreshold)} ({resolved.StaleThreshold})",
+                nameof(ObservationTimeout));
+        }
+
+        return resolved;
+    }
+
+    private static TimeSpan Or(TimeSpan value, TimeSpan fallback) => value == TimeSpan.Zero ? fallback : value;
+
+    private static void RequireNonNegative(TimeSpan value, string field)
+    {
+        if (value < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{field} must not be negative (was {value})", field);
+        }
+    }
+
+    private static void RequireNonNegative(int value, string field)
+    {
+        if (value < 0)
+        {
+            throw new ArgumentException($"{field} must not be negative (was {value})", field);
+        }
+    }
+}

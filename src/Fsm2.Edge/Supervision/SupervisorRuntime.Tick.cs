@@ -1,0 +1,234 @@
+using Fsm2.Edge.Execution;
+using Fsm2.Edge.Observability;
+using Fsm2.Edge.Workers;
+
+namespace Fsm2.Edge.Supervision;
+
+public sealed partial class SupervisorRuntime
+{
+    // Owner: Start (once). The dedicated tick thread and what wakes it.
+    private Thread? _tickThread;
+    private ITimer? _wakeTimer;
+    private readonly ManualResetEventSlim _wake = new(false);
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _tickThreadExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _overruns;
+
+    /// <summary>Completes when the tick thread has stopped; faults when an invariant violation stopped it.</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Ticks that started late because the previous one overran (missed ticks are not replayed).</summary>
+    public long TickOverruns => Interlocked.Read(ref _overruns);
+
+    /// <summary>Whether the tick thread has been started.</summary>
+    public bool IsStarted => _tickThread is not null;
+
+    /// <summary>Starts the dedicated tick thread and the action threads.</summary>
+    /// <exception cref="InvalidOperationException">Already started, or a manual tick is running.</exception>
+    public void Start()
+    {
+        if (Interlocked.CompareExchange(ref _tickThread, new Thread(TickLoop) { IsBackground = true, Name = "fsm2-tick" }, null) is not null)
+        {
+            throw new InvalidOperationException("the runtime is already started");
+        }
+
+        _executor.Start();
+        _wakeTimer = _time.CreateTimer(static s => ((ManualResetEventSlim)s!).Set(), _wake, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _tickThread.Start();
+    }
+
+    /// <summary>
+    /// Manual mode: runs one tick synchronously on the calling thread, which acts as the tick thread meanwhile.
+    /// Cancellation is checked between nodes; a node's own steps are never interrupted halfway.
+    /// </summary>
+    /// <param name="cancellationToken">Checked before the tick and between nodes.</param>
+    /// <exception cref="InvalidOperationException">The tick thread is running, or another tick is in progress (concurrently or re-entrantly).</exception>
+    /// <exception cref="OperationCanceledException">The token is cancelled.</exception>
+    /// <exception cref="InvariantViolationException">Worker code broke a rule of the worker model.</exception>
+    public void TickOnce(CancellationToken cancellationToken = default)
+    {
+        if (_tickThread is not null)
+        {
+            throw new InvalidOperationException("TickOnce is not allowed while the tick thread is running");
+        }
+
+        int me = Environment.CurrentManagedThreadId;
+        if (Interlocked.CompareExchange(ref _tickOwner, me, 0) != 0)
+        {
+            throw new InvalidOperationException("a tick is already in progress");
+        }
+
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!_executorStartedForManual)
+            {
+                _executorStartedForManual = true;
+                _executor.Start();
+            }
+
+            TickCore(cancellationToken);
+        }
+        finally
+        {
+            Volatile.Write(ref _tickOwner, 0);
+        }
+    }
+
+    private bool _executorStartedForManual;
+
+    private void TickLoop()
+    {
+        Volatile.Write(ref _tickOwner, Environment.CurrentManagedThreadId);
+        TimeSpan interval = Options.TickInterval;
+        long next = _time.GetTimestamp();
+        try
+        {
+            while (true)
+            {
+                long started = _time.GetTimestamp();
+                TickCore(CancellationToken.None);
+                if (_drain.Task.IsCompleted)
+                {
+                    return;
+                }
+
+                // Fixed rate: the next tick is due one interval after the previous due time. An overrun starts the
+                // next tick at once; missed ticks are not replayed, only counted.
+                long now = _time.GetTimestamp();
+                next += (long)(interval.TotalSeconds * _time.TimestampFrequency);
+                if (next <= now)
+                {
+                    Interlocked.Increment(ref _overruns);
+                    Metrics.TickOverruns.Add(1);
+                    Log.TickOverrun(_loggers.Runtime, _time.GetElapsedTime(started, now).TotalMicroseconds, interval.TotalMilliseconds);
+                    next = now;
+                    continue;
+                }
+
+                if (Volatile.Read(ref _wakeRequested) == 0)
+                {
+                    _wakeTimer!.Change(_time.GetElapsedTime(now, next), Timeout.InfiniteTimeSpan);
+                    _wake.Wait();
+                }
+
+                _wake.Reset();
+                Volatile.Write(ref _wakeRequested, 0);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Invariant violations (and runtime bugs) stop the tick thread: publish a final status and fault.
+            Log.InvariantViolation(_loggers.Runtime, ex.Message, ex);
+            _statusDirty = true;
+            PublishStatusIfDirty();
+            _completion.TrySetException(ex);
+            _drain.TrySetException(ex);
+        }
+        finally
+        {
+            _tickThreadExited.TrySetResult();
+        }
+    }
+
+    private int _wakeRequested;
+
+    /// <summary>Wakes the tick thread early (commands that must not wait for the next interval).</summary>
+    private void WakeTickThread()
+    {
+        Volatile.Write(ref _wakeRequested, 1);
+        _wake.Set();
+    }
+
+    /// <summary>One whole-tree tick (§4.1).</summary>
+    private void TickCore(CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        ApplyCommands(now);
+        DrainCompletions();
+        _root.Tick(now, cancellationToken);
+        if (_shutdownStartedAt is not null)
+        {
+            CheckDrain(now);
+        }
+
+        PublishStatusIfDirty();
+        Interlocked.Increment(ref _tickCount);
+        Metrics.Ticks.Add(1);
+        Interlocked.Exchange(ref _tickThreadAllocatedBytes, GC.GetAllocatedBytesForCurrentThread());
+    }
+
+    private void ApplyCommands(DateTimeOffset now)
+    {
+        IReadOnlyList<ChildSpec>? configuration = Interlocked.Exchange(ref _pendingConfiguration, null);
+        if (configuration is not null)
+        {
+            if (_shutdownStartedAt is not null)
+            {
+                Log.ConfigUpdateIgnored(_loggers.Runtime);
+            }
+            else
+            {
+                _configuration = configuration;
+                _root.BumpSpecVersion();
+            }
+        }
+
+        IReadOnlyDictionary<string, object?>? globals = Interlocked.Exchange(ref _pendingGlobals, null);
+        if (globals is not null && !VariableBundle.ValueEquals(globals, _globals))
+        {
+            _globals = globals;
+            _globalsVersion++;
+        }
+
+        while (_overrides.TryDequeue(out KeyValuePair<string, string?> command))
+        {
+            FindNode(command.Key)?.SetDesiredStateOverride(command.Value);
+        }
+
+        if (Volatile.Read(ref _shutdownRequested) != 0 && _shutdownStartedAt is null)
+        {
+            _shutdownStartedAt = now;
+            _root.RequestShutdown(ShutdownReason.RuntimeShutdown, now);
+        }
+    }
+
+    private void DrainCompletions()
+    {
+        while (_executor.TryDequeueCompletion(out ActionCompletion completion))
+        {
+            if (completion.Slot.Owner is SupervisorNode node)
+            {
+                node.ApplyCompletion(in completion);
+            }
+        }
+    }
+
+    private void PublishStatusIfDirty()
+    {
+        if (!_statusDirty)
+        {
+            return;
+        }
+
+        _statusDirty = false;
+        var nodes = new List<NodeStatus>(_store.Count);
+        AppendStatus(_root, nodes);
+        Volatile.Write(ref _status, new RuntimeStatus(nodes, ++_statusGeneration));
+    }
+
+    private static void AppendStatus(SupervisorNode node, List<NodeStatus> nodes)
+    {
+        foreach (SupervisorNode child in node.ActiveChildren)
+        {
+            nodes.Add(child.ToStatus());
+            AppendStatus(child, nodes);
+        }
+
+        foreach (SupervisorNode child in node.RemovingChildren)
+        {
+            nodes.Add(child.ToStatus());
+            AppendStatus(child, nodes);
+        }
+    }
+}

@@ -1,0 +1,220 @@
+using System.Collections.Concurrent;
+using Fsm2.Edge.Collection;
+using Fsm2.Edge.Execution;
+using Fsm2.Edge.Observability;
+using Fsm2.Edge.Workers;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Fsm2.Edge.Supervision;
+
+/// <summary>
+/// Owns the node tree, the tick thread, the worker store, the worker factory, the action executor and the
+/// collectors. One runtime per process (gateway).
+/// </summary>
+/// <remarks>
+/// Threading: the tick runs on one dedicated thread (<see cref="Start"/>) or, in manual mode, on the thread calling
+/// <see cref="TickOnce"/>. Other threads reach the tree only through the lock-free commands
+/// (<see cref="SetConfiguration"/>, <see cref="SetGlobals"/>, <see cref="SetDesiredStateOverride"/>,
+/// <see cref="ShutdownAsync"/>), applied at the start of the next tick, and read it through <see cref="Status"/>.
+/// </remarks>
+public sealed partial class SupervisorRuntime : IAsyncDisposable
+{
+    /// <summary>The worker type of the root node.</summary>
+    public const string RootWorkerType = "runtime";
+
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly RuntimeLoggers _loggers;
+    private readonly IActionExecutor _executor;
+    private readonly SupervisorNode _root;
+
+    // Owner: tick thread. The live-worker store, keyed by worker id (§3.2).
+    private readonly Dictionary<string, SupervisorNode> _store = new(StringComparer.Ordinal);
+
+    // Commands from other threads; only the latest configuration and globals count.
+    private IReadOnlyList<ChildSpec>? _pendingConfiguration;
+    private IReadOnlyDictionary<string, object?>? _pendingGlobals;
+    private readonly ConcurrentQueue<KeyValuePair<string, string?>> _overrides = new();
+
+    // Owner: tick thread.
+    private IReadOnlyList<ChildSpec> _configuration = [];
+    private IReadOnlyDictionary<string, object?> _globals = VariableBundle.Empty.Global;
+    private long _globalsVersion;
+    private bool _statusDirty = true;
+    private long _statusGeneration;
+    private long _lastQueueFullLog = long.MinValue;
+
+    // Shared: published by the tick thread with a volatile write; read by anyone.
+    private RuntimeStatus _status = RuntimeStatus.Empty;
+    private long _tickCount;
+    private long _tickThreadAllocatedBytes;
+
+    // Shared: the managed thread id of whoever is ticking (0 when nobody is), claimed with compare-and-swap.
+    private int _tickOwner;
+
+    /// <summary>Creates a runtime in manual mode; call <see cref="Start"/> to run the tick thread.</summary>
+    /// <param name="factory">The worker registry.</param>
+    /// <param name="options">Timing and sizing; <see langword="null"/> takes every default.</param>
+    /// <param name="time">The clock; <see langword="null"/> takes <see cref="TimeProvider.System"/>.</param>
+    /// <param name="loggerFactory">Logging; <see langword="null"/> logs nothing.</param>
+    /// <param name="scheduler">Collector scheduling; <see langword="null"/> takes <see cref="LoopObservationScheduler"/>.</param>
+    /// <exception cref="ArgumentException">The options are invalid; the message names the field.</exception>
+    public SupervisorRuntime(
+        WorkerFactory factory,
+        RuntimeOptions? options = null,
+        TimeProvider? time = null,
+        ILoggerFactory? loggerFactory = null,
+        IObservationScheduler? scheduler = null)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Options = (options ?? new RuntimeOptions()).Resolve();
+        Factory = factory;
+        _time = time ?? TimeProvider.System;
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _loggers = new RuntimeLoggers(_loggerFactory);
+        Metrics = new EdgeMetrics(null);
+        Scheduler = scheduler ?? new LoopObservationScheduler(_time, _loggers.Supervision);
+        CollectorEnvironment = new CollectorEnvironment(_time, Options.ObservationTimeout, Options.FailureLogInterval, _loggers.Supervision, Metrics);
+        _executor = CreateExecutor();
+
+        DateTimeOffset now = _time.GetUtcNow();
+        var rootIdentity = new Identity("", "", RootWorkerType, "");
+        var rootHandle = new WorkerHandle<RootWorker.Observed, RootWorker.Config>(rootIdentity, new RootWorker(this), new WorkerTypeOptions());
+        rootHandle.Initialize();
+        rootHandle.PublishObservation(RootWorker.Observed.Instance, now);
+        _root = new SupervisorNode(this, null, new ChildSpec("", RootWorkerType, UserSpec.Empty), 0, rootHandle, now);
+    }
+
+    /// <summary>The resolved options (defaults applied).</summary>
+    public RuntimeOptions Options { get; }
+
+    /// <summary>The worker registry.</summary>
+    public WorkerFactory Factory { get; }
+
+    /// <summary>The clock every part of the runtime reads.</summary>
+    public TimeProvider Time => _time;
+
+    /// <summary>The root node (depth 0, path <c>""</c>). Tick-thread affinity, like every node.</summary>
+    public SupervisorNode Root => _root;
+
+    /// <summary>The latest published status; never <see langword="null"/>. Safe from any thread.</summary>
+    public RuntimeStatus Status => Volatile.Read(ref _status);
+
+    /// <summary>Completed whole-tree ticks. Safe from any thread.</summary>
+    public long TickCount => Interlocked.Read(ref _tickCount);
+
+    /// <summary>
+    /// <see cref="GC.GetAllocatedBytesForCurrentThread"/> of the ticking thread, read at the end of the latest tick.
+    /// The difference between two readings is what the tick thread allocated in between. Safe from any thread.
+    /// </summary>
+    public long TickThreadAllocatedBytes => Interlocked.Read(ref _tickThreadAllocatedBytes);
+
+    /// <summary>Finds a live node by path (tick-thread affinity).</summary>
+    /// <param name="path">The node path; <c>""</c> is the root.</param>
+    /// <returns>The node, or <see langword="null"/>.</returns>
+    public SupervisorNode? FindNode(string path)
+        => path.Length == 0 ? _root : _store.GetValueOrDefault(path);
+
+    /// <summary>The number of live worker records in the store (the root excluded). Tick-thread affinity.</summary>
+    public int LiveWorkerCount => _store.Count;
+
+    /// <summary>Replaces the configuration (the top-level entries); applied at the start of the next tick.</summary>
+    /// <param name="entries">The complete list of top-level entries.</param>
+    public void SetConfiguration(IReadOnlyList<ChildSpec> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        Volatile.Write(ref _pendingConfiguration, entries);
+    }
+
+    /// <summary>Replaces the runtime's Global variables; applied at the start of the next tick.</summary>
+    /// <param name="globals">The variables.</param>
+    public void SetGlobals(IReadOnlyDictionary<string, object?> globals)
+    {
+        ArgumentNullException.ThrowIfNull(globals);
+        Volatile.Write(ref _pendingGlobals, VariableBundle.Freeze(globals));
+    }
+
+    /// <summary>Sets (or with <see langword="null"/> clears) a node's desired-state override at the next tick.</summary>
+    /// <param name="path">The node path.</param>
+    /// <param name="state">The override, or <see langword="null"/>.</param>
+    public void SetDesiredStateOverride(string path, string? state)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        _overrides.Enqueue(new KeyValuePair<string, string?>(path, state));
+    }
+
+    internal IReadOnlyList<ChildSpec> Configuration => _configuration;
+
+    internal IReadOnlyDictionary<string, object?> Globals => _globals;
+
+    internal long GlobalsVersion => _globalsVersion;
+
+    internal EdgeMetrics Metrics { get; }
+
+    internal IObservationScheduler Scheduler { get; }
+
+    internal CollectorEnvironment CollectorEnvironment { get; }
+
+    internal IActionExecutor Executor => _executor;
+
+    internal ILogger SupervisionLogger => _loggers.Supervision;
+
+    internal ILogger TreeLogger => _loggers.Tree;
+
+    internal ILogger ActionsLogger => _loggers.Actions;
+
+    internal void MarkStatusDirty() => _statusDirty = true;
+
+    internal void RegisterNode(SupervisorNode node) => _store[node.Path] = node;
+
+    internal void UnregisterNode(SupervisorNode node)
+    {
+        if (_store.TryGetValue(node.Path, out SupervisorNode? current) && ReferenceEquals(current, node))
+        {
+            _store.Remove(node.Path);
+        }
+    }
+
+    internal void ReportQueueFull(string node, string action)
+    {
+        // At most once per 10 s per runtime (50-runtime-monitoring §9.2); the counter records every occurrence.
+        long now = _time.GetTimestamp();
+        if (_lastQueueFullLog == long.MinValue || _time.GetElapsedTime(_lastQueueFullLog, now) >= TimeSpan.FromSeconds(10))
+        {
+            _lastQueueFullLog = now;
+            Log.ActionQueueFull(_loggers.Actions, node, action, _executor.Capacity);
+        }
+    }
+
+    /// <summary>Stops the runtime (graceful shutdown if it is running) and releases its resources.</summary>
+    /// <returns>A task that completes when everything stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (_tickThread is not null || _shutdownTask is not null)
+        {
+            await ShutdownAsync().ConfigureAwait(false);
+        }
+
+        await _executor.DisposeAsync().ConfigureAwait(false);
+        _wakeTimer?.Dispose();
+        _wake.Dispose();
+        Metrics.Dispose();
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1859:Use concrete types when possible",
+        Justification = "Executors are interchangeable behind IActionExecutor: the Channels baseline and the lock-free ring.")]
+    private IActionExecutor CreateExecutor()
+        => new ChannelActionExecutor(Options.ActionQueueCapacity, Options.ActionThreads, Options.ActionTimeout, _time, _loggers.Actions, Metrics);
+
+    private sealed class RuntimeLoggers(ILoggerFactory factory)
+    {
+        public ILogger Runtime { get; } = factory.CreateLogger("Fsm2.Edge.Runtime");
+
+        public ILogger Tree { get; } = factory.CreateLogger("Fsm2.Edge.Tree");
+
+        public ILogger Supervision { get; } = factory.CreateLogger("Fsm2.Edge.Supervision");
+
+        public ILogger Actions { get; } = factory.CreateLogger("Fsm2.Edge.Actions");
+    }
+}
