@@ -33,7 +33,7 @@ public sealed partial class SupervisorRuntime
         }
 
         _executor.Start();
-        _wakeTimer = _time.CreateTimer(static s => ((ManualResetEventSlim)s!).Set(), _wake, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _wakeTimer = _time.CreateTimer(static s => ((ManualResetEventSlim)s!).Set(), _wake, Options.TickInterval, Options.TickInterval);
         _tickThread.Start();
     }
 
@@ -81,7 +81,6 @@ public sealed partial class SupervisorRuntime
     {
         Volatile.Write(ref _tickOwner, Environment.CurrentManagedThreadId);
         TimeSpan interval = Options.TickInterval;
-        long next = _time.GetTimestamp();
         try
         {
             while (true)
@@ -93,25 +92,17 @@ public sealed partial class SupervisorRuntime
                     return;
                 }
 
-                // Fixed rate: the next tick is due one interval after the previous due time. An overrun starts the
-                // next tick at once; missed ticks are not replayed, only counted.
-                long now = _time.GetTimestamp();
-                next += (long)(interval.TotalSeconds * _time.TimestampFrequency);
-                if (next <= now)
+                // Fixed rate: a periodic timer sets the wake event every interval. If it fired while this tick ran,
+                // the tick overran: the next one starts at once, and further missed ticks collapse into it (they
+                // are counted, not replayed).
+                if (_wake.IsSet && Volatile.Read(ref _wakeRequested) == 0)
                 {
                     Interlocked.Increment(ref _overruns);
                     Metrics.TickOverruns.Add(1);
-                    Log.TickOverrun(_loggers.Runtime, _time.GetElapsedTime(started, now).TotalMicroseconds, interval.TotalMilliseconds);
-                    next = now;
-                    continue;
+                    Log.TickOverrun(_loggers.Runtime, _time.GetElapsedTime(started).TotalMicroseconds, interval.TotalMilliseconds);
                 }
 
-                if (Volatile.Read(ref _wakeRequested) == 0)
-                {
-                    _wakeTimer!.Change(_time.GetElapsedTime(now, next), Timeout.InfiniteTimeSpan);
-                    _wake.Wait();
-                }
-
+                _wake.Wait();
                 _wake.Reset();
                 Volatile.Write(ref _wakeRequested, 0);
             }
