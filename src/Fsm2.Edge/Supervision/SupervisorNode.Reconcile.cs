@@ -119,9 +119,10 @@ public sealed partial class SupervisorNode
         var kept = new Dictionary<string, SupervisorNode>(_activeCount, StringComparer.Ordinal);
         List<SupervisorNode>? graced = null;
         bool setChanged = false;
-        for (int i = 0; i < _activeCount; i++)
+        // StartRemoval shrinks _active while this loop runs, so it walks a copy.
+        SupervisorNode[] current = _active.AsSpan(0, _activeCount).ToArray();
+        foreach (SupervisorNode child in current)
         {
-            SupervisorNode child = _active[i];
             if (byName is not null && byName.TryGetValue(child.Name, out ChildSpec? spec))
             {
                 if (!string.Equals(spec.WorkerType, child.WorkerType, StringComparison.Ordinal))
@@ -199,11 +200,11 @@ public sealed partial class SupervisorNode
             }
         }
 
-        if (!setChanged && count == _activeCount)
+        if (!setChanged && count == current.Length)
         {
             for (int i = 0; i < count; i++)
             {
-                if (!ReferenceEquals(next[i], _active[i]))
+                if (!ReferenceEquals(next[i], current[i]))
                 {
                     setChanged = true;
                     break;

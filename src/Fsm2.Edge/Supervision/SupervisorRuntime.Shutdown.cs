@@ -71,7 +71,12 @@ public sealed partial class SupervisorRuntime
             await Task.WhenAny(stopped.Task, Completion).ConfigureAwait(false);
         }
 
-        await Completion.ConfigureAwait(false);
+        if (Completion.IsFaulted)
+        {
+            // The tick thread stopped on an invariant violation: surface it to the host (exit code 70).
+            await Completion.ConfigureAwait(false);
+        }
+
         return await ShutdownAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
