@@ -29,6 +29,7 @@ internal sealed class ChannelActionExecutor : IActionExecutor
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _allExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _running;
+    private int _outstanding;
     private int _alive;
     private int _started;
 
@@ -55,6 +56,8 @@ internal sealed class ChannelActionExecutor : IActionExecutor
     }
 
     public int Capacity { get; }
+
+    public int Outstanding => Volatile.Read(ref _outstanding);
 
     public void Start()
     {
@@ -85,6 +88,7 @@ internal sealed class ChannelActionExecutor : IActionExecutor
             return false;
         }
 
+        Interlocked.Increment(ref _outstanding);
         slot.Generation = generation;
         slot.InFlight = true;
         slot.InFlightKind = action.Kind;
@@ -248,6 +252,7 @@ internal sealed class ChannelActionExecutor : IActionExecutor
 
         _metrics.ActionDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", OutcomeTag(outcome)));
         _completions.Enqueue(new ActionCompletion(request.Slot, request.Generation, request.Action.Kind, outcome, error, duration));
+        Interlocked.Decrement(ref _outstanding);
     }
 
     private static string OutcomeTag(ActionOutcome outcome) => outcome switch

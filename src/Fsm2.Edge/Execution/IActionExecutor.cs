@@ -11,6 +11,9 @@ internal interface IActionExecutor : IAsyncDisposable
     /// <summary>The queue capacity (for logs).</summary>
     int Capacity { get; }
 
+    /// <summary>Actions enqueued whose completion has not been handed back yet (queued or running). Any thread.</summary>
+    int Outstanding { get; }
+
     /// <summary>Starts the action threads.</summary>
     void Start();
 

@@ -134,6 +134,7 @@ public sealed partial class SupervisorRuntime
     /// <summary>One whole-tree tick (§4.1).</summary>
     private void TickCore(CancellationToken cancellationToken)
     {
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         DateTimeOffset now = _time.GetUtcNow();
         ApplyCommands(now);
         DrainCompletions();
@@ -146,7 +147,7 @@ public sealed partial class SupervisorRuntime
         PublishStatusIfDirty();
         Interlocked.Increment(ref _tickCount);
         Metrics.Ticks.Add(1);
-        Interlocked.Exchange(ref _tickThreadAllocatedBytes, GC.GetAllocatedBytesForCurrentThread());
+        Interlocked.Add(ref _tickThreadAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
     }
 
     private void ApplyCommands(DateTimeOffset now)

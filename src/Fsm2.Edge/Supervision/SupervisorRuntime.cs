@@ -105,10 +105,17 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
     public long TickCount => Interlocked.Read(ref _tickCount);
 
     /// <summary>
-    /// <see cref="GC.GetAllocatedBytesForCurrentThread"/> of the ticking thread, read at the end of the latest tick.
-    /// The difference between two readings is what the tick thread allocated in between. Safe from any thread.
+    /// Bytes allocated by the ticking thread inside ticks, summed over all ticks (each tick measures
+    /// <see cref="GC.GetAllocatedBytesForCurrentThread"/> before and after itself). The difference between two readings
+    /// is what the ticks in between allocated; waiting between ticks is not counted. Safe from any thread.
     /// </summary>
     public long TickThreadAllocatedBytes => Interlocked.Read(ref _tickThreadAllocatedBytes);
+
+    /// <summary>
+    /// Actions handed to the executor whose completion has not been queued back yet. Safe from any thread; tests use
+    /// it to let real action threads finish before they advance a fake clock.
+    /// </summary>
+    public int OutstandingActions => _executor.Outstanding;
 
     /// <summary>Finds a live node by path (tick-thread affinity).</summary>
     /// <param name="path">The node path; <c>""</c> is the root.</param>
@@ -187,13 +194,29 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the runtime (graceful shutdown if it is running) and releases its resources.</summary>
+    /// <summary>
+    /// Stops the runtime at once and releases its resources: whatever has not drained is force-finalized (use
+    /// <see cref="ShutdownAsync"/> first for a graceful drain). In manual mode the tree is finalized on the calling
+    /// thread, which must not be ticking.
+    /// </summary>
     /// <returns>A task that completes when everything stopped.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (_tickThread is not null || _shutdownTask is not null)
+        if (_tickThread is not null)
         {
-            await ShutdownAsync().ConfigureAwait(false);
+            if (!_tickThreadExited.Task.IsCompleted)
+            {
+                Volatile.Write(ref _forceRequested, 1);
+                Task<ShutdownResult> shutdown = ShutdownAsync();
+                WakeTickThread();
+                await shutdown.ConfigureAwait(false);
+            }
+        }
+        else if (Volatile.Read(ref _tickOwner) == 0 && _root.Lifecycle != NodeLifecycle.Finalized)
+        {
+            // Manual mode: stop every collector by finalizing what is left.
+            _root.FinalizeSubtree(_time.GetUtcNow());
+            _drain.TrySetResult(new ShutdownResult(false, [], TimeSpan.Zero));
         }
 
         await _executor.DisposeAsync().ConfigureAwait(false);

@@ -65,8 +65,11 @@ public sealed class SupervisorRuntimeAllocationTests
 
         // The drain needs ticks, and ticks need the fake clock to move.
         Task<ShutdownResult> shutdown = runtime.ShutdownAsync();
+        ticksBefore = runtime.TickCount;
         while (!shutdown.IsCompleted && runtime.IsStarted && !runtime.Completion.IsCompleted)
         {
+            // Fake time must not outrun the real action threads.
+            Wait.Until(() => runtime.OutstandingActions == 0, "the stop action to complete");
             scheduler.RunDue();
             time.Advance(options.TickInterval);
             Wait.Until(() => shutdown.IsCompleted || runtime.TickCount > ticksBefore, "a tick during the drain");
@@ -74,7 +77,7 @@ public sealed class SupervisorRuntimeAllocationTests
         }
 
         ShutdownResult result = await Wait.For(shutdown, "the drain");
-        Assert.True(result.Clean);
+        Assert.True(result.Clean, $"forced {string.Join(",", result.ForcedNodes)} after {result.Elapsed}; ticks {runtime.TickCount}");
     }
 
     [Fact]
