@@ -18,6 +18,7 @@ public sealed partial class SupervisorNode
     private long _retryFactoryVersion;
     private Dictionary<string, CreateFailure>? _createFailures;
     private HashSet<string>? _selfRemovedNames;
+    private HashSet<string>? _replacedNames;
 
     // Owner: tick thread. Mapping runs only when the effective state or a child's mapping changed (§9).
     private bool _mappingDirty = true;
@@ -128,6 +129,7 @@ public sealed partial class SupervisorNode
                 if (!string.Equals(spec.WorkerType, child.WorkerType, StringComparison.Ordinal))
                 {
                     Log.NodeReplaced(_runtime.TreeLogger, child.Path, child.WorkerType, spec.WorkerType);
+                    (_replacedNames ??= new HashSet<string>(StringComparer.Ordinal)).Add(child.Name);
                     StartRemoval(child, ShutdownReason.TypeChanged, now);
                     setChanged = true;
                     continue;
@@ -325,7 +327,8 @@ public sealed partial class SupervisorNode
             _runtime.Metrics.NodeRestarts.Add(1, new KeyValuePair<string, object?>("reason", "signal"));
         }
 
-        _runtime.Metrics.RecordReconcile("add");
+        bool replaces = _replacedNames is not null && _replacedNames.Remove(spec.Name);
+        _runtime.Metrics.RecordReconcile(replaces ? "replace" : "add");
         return child;
     }
 

@@ -30,10 +30,7 @@ public sealed partial class SupervisorNode
         child._removalStartedAt = now;
         child._undeclaredSince = null;
         child.RequestShutdown(reason, now);
-        if (child.ActionSlot.InFlight)
-        {
-            child.ActionSlot.RequestCancel();
-        }
+        child.CancelInFlightAction();
 
         Log.NodeRemoving(_runtime.TreeLogger, child.Path, child.WorkerType, ReasonName(child.ShutdownReason));
         _runtime.Metrics.RecordReconcile("remove");
@@ -75,10 +72,7 @@ public sealed partial class SupervisorNode
         Array.Clear(_removing);
         _activeCount = 0;
         _removingCount = 0;
-        if (ActionSlot.InFlight)
-        {
-            ActionSlot.RequestCancel();
-        }
+        CancelInFlightAction();
 
         StopCollector();
         _workerDone = true;

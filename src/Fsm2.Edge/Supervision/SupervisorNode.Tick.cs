@@ -410,10 +410,7 @@ public sealed partial class SupervisorNode
     private void ProcessNeedsRemoval(DateTimeOffset now)
     {
         _workerDone = true;
-        if (ActionSlot.InFlight)
-        {
-            ActionSlot.RequestCancel();
-        }
+        CancelInFlightAction();
 
         StopCollector();
         _runtime.MarkStatusDirty();
@@ -431,6 +428,24 @@ public sealed partial class SupervisorNode
         {
             // §11.2: the parent moves this node to its removing set after ticking its children.
             _selfRemoved = true;
+        }
+    }
+
+    /// <summary>
+    /// Removal, <c>NeedsRemoval</c> and finalization cancel the in-flight action through its token (without waiting)
+    /// and give up on it: the slot moves to a new generation, so the cancelled action's late completion is discarded
+    /// and shutdown-path actions are not blocked behind it.
+    /// </summary>
+    private void CancelInFlightAction()
+    {
+        ActionSlot slot = ActionSlot;
+        if (slot.InFlight)
+        {
+            slot.RequestCancel();
+            slot.Generation++;
+            slot.InFlight = false;
+            slot.InFlightKind = null;
+            slot.LastOutcome = Execution.ActionOutcome.Cancelled;
         }
     }
 
