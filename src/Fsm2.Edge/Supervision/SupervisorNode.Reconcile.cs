@@ -19,6 +19,10 @@ public sealed partial class SupervisorNode
     private Dictionary<string, CreateFailure>? _createFailures;
     private HashSet<string>? _selfRemovedNames;
 
+    // Owner: tick thread. Names whose old node is being removed for a type change; their next creation counts as
+    // operation=replace (§8.4 step 4).
+    private HashSet<string>? _replacedNames;
+
     // Owner: tick thread. Mapping runs only when the effective state or a child's mapping changed (§9).
     private bool _mappingDirty = true;
 
@@ -127,8 +131,10 @@ public sealed partial class SupervisorNode
                 if (!string.Equals(spec.WorkerType, child.WorkerType, StringComparison.Ordinal))
                 {
                     Log.NodeReplaced(_runtime.TreeLogger, child.Path, child.WorkerType, spec.WorkerType);
+                    (_replacedNames ??= new HashSet<string>(StringComparer.Ordinal)).Add(child.Name);
                     StartRemoval(child, ShutdownReason.TypeChanged, now);
                     setChanged = true;
+                    i--; // StartRemoval shifted the next child into slot i.
                     continue;
                 }
 
@@ -160,6 +166,7 @@ public sealed partial class SupervisorNode
 
             StartRemoval(child, windingDown ? ShutdownReasonForWindDown() : ShutdownReason.RemovedFromSpec, now);
             setChanged = true;
+            i--; // StartRemoval shifted the next child into slot i.
         }
 
         // 2. Updates in place, 3. creations in spec order.
@@ -188,6 +195,19 @@ public sealed partial class SupervisorNode
             {
                 next[count++] = created;
                 setChanged = true;
+            }
+        }
+
+        if (_replacedNames is { Count: > 0 })
+        {
+            // A replaced name that is no longer declared is a plain removal now; a later declaration is an add.
+            if (byName is null)
+            {
+                _replacedNames.Clear();
+            }
+            else
+            {
+                _replacedNames.IntersectWith(byName.Keys);
             }
         }
 
@@ -242,8 +262,10 @@ public sealed partial class SupervisorNode
     private SupervisorNode? TryCreateChild(ChildSpec spec, DateTimeOffset now, ref List<string>? failures)
     {
         long factoryVersion = _runtime.Factory.Version;
+
+        // A re-derived, structurally equal spec is not a spec change, so it does not bypass the retry interval.
         if (_createFailures is not null && _createFailures.TryGetValue(spec.Name, out CreateFailure? previous)
-            && ReferenceEquals(previous.Spec, spec) && previous.FactoryVersion == factoryVersion
+            && previous.Spec.StructurallyEquals(spec) && previous.FactoryVersion == factoryVersion
             && now < previous.At + _runtime.Options.ChildCreationRetryInterval)
         {
             // Not due yet: keep the error visible and come back when the retry interval has passed.
@@ -324,7 +346,8 @@ public sealed partial class SupervisorNode
             _runtime.Metrics.NodeRestarts.Add(1, new KeyValuePair<string, object?>("reason", "signal"));
         }
 
-        _runtime.Metrics.RecordReconcile("add");
+        bool replacing = _replacedNames is not null && _replacedNames.Remove(spec.Name);
+        _runtime.Metrics.RecordReconcile(replacing ? "replace" : "add");
         return child;
     }
 
