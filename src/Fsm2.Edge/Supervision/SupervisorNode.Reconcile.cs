@@ -18,6 +18,9 @@ public sealed partial class SupervisorNode
     private long _retryFactoryVersion;
     private Dictionary<string, CreateFailure>? _createFailures;
     private HashSet<string>? _selfRemovedNames;
+
+    // Owner: tick thread. Names whose old node is being removed for a type change; their next creation counts as
+    // operation=replace (§8.4 step 4).
     private HashSet<string>? _replacedNames;
 
     // Owner: tick thread. Mapping runs only when the effective state or a child's mapping changed (§9).
@@ -120,6 +123,7 @@ public sealed partial class SupervisorNode
         var kept = new Dictionary<string, SupervisorNode>(_activeCount, StringComparer.Ordinal);
         List<SupervisorNode>? graced = null;
         bool setChanged = false;
+
         // StartRemoval shrinks _active while this loop runs, so it walks a copy.
         SupervisorNode[] current = _active.AsSpan(0, _activeCount).ToArray();
         foreach (SupervisorNode child in current)
@@ -194,6 +198,19 @@ public sealed partial class SupervisorNode
             }
         }
 
+        if (_replacedNames is { Count: > 0 })
+        {
+            // A replaced name that is no longer declared is a plain removal now; a later declaration is an add.
+            if (byName is null)
+            {
+                _replacedNames.Clear();
+            }
+            else
+            {
+                _replacedNames.IntersectWith(byName.Keys);
+            }
+        }
+
         if (graced is not null)
         {
             foreach (SupervisorNode child in graced)
@@ -245,8 +262,10 @@ public sealed partial class SupervisorNode
     private SupervisorNode? TryCreateChild(ChildSpec spec, DateTimeOffset now, ref List<string>? failures)
     {
         long factoryVersion = _runtime.Factory.Version;
+
+        // A re-derived, structurally equal spec is not a spec change, so it does not bypass the retry interval.
         if (_createFailures is not null && _createFailures.TryGetValue(spec.Name, out CreateFailure? previous)
-            && ReferenceEquals(previous.Spec, spec) && previous.FactoryVersion == factoryVersion
+            && previous.Spec.StructurallyEquals(spec) && previous.FactoryVersion == factoryVersion
             && now < previous.At + _runtime.Options.ChildCreationRetryInterval)
         {
             // Not due yet: keep the error visible and come back when the retry interval has passed.
@@ -327,8 +346,8 @@ public sealed partial class SupervisorNode
             _runtime.Metrics.NodeRestarts.Add(1, new KeyValuePair<string, object?>("reason", "signal"));
         }
 
-        bool replaces = _replacedNames is not null && _replacedNames.Remove(spec.Name);
-        _runtime.Metrics.RecordReconcile(replaces ? "replace" : "add");
+        bool replacing = _replacedNames is not null && _replacedNames.Remove(spec.Name);
+        _runtime.Metrics.RecordReconcile(replacing ? "replace" : "add");
         return child;
     }
 

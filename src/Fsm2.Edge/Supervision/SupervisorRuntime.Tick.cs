@@ -119,6 +119,7 @@ public sealed partial class SupervisorRuntime
         finally
         {
             _tickThreadExited.TrySetResult();
+            FailPendingDumps();
         }
     }
 
@@ -145,6 +146,7 @@ public sealed partial class SupervisorRuntime
         }
 
         PublishStatusIfDirty();
+        CompletePendingDumps(now);
         Interlocked.Increment(ref _tickCount);
         Metrics.Ticks.Add(1);
         Interlocked.Add(ref _tickThreadAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
 using Fsm2.Edge.Collection;
 
 namespace Fsm2.Edge.Workers;
@@ -153,6 +154,38 @@ internal sealed class WorkerHandle<TObserved, TDesired> : WorkerHandle
     }
 
     public override (object? Desired, object? Observation) GetRecords() => (Volatile.Read(ref _desired), Volatile.Read(ref _slot));
+
+    public override void WriteRecords(Utf8JsonWriter writer)
+    {
+        DesiredState<TDesired>? desired = Volatile.Read(ref _desired);
+        if (desired is null)
+        {
+            writer.WriteNull("desired");
+        }
+        else
+        {
+            writer.WriteStartObject("desired");
+            writer.WriteString("state", desired.State);
+            writer.WriteString("config", desired.Config?.ToString());
+            writer.WriteBoolean("shutdownRequested", desired.ShutdownRequested);
+            writer.WriteNumber("version", desired.Version);
+            writer.WriteEndObject();
+        }
+
+        Observation<TObserved>? observation = Volatile.Read(ref _slot);
+        if (observation is null)
+        {
+            writer.WriteNull("observed");
+        }
+        else
+        {
+            writer.WriteStartObject("observed");
+            writer.WriteString("value", observation.Value.ToString());
+            writer.WriteString("collectedAt", observation.CollectedAt);
+            writer.WriteNumber("sequence", observation.Sequence);
+            writer.WriteEndObject();
+        }
+    }
 
     /// <summary>Test and benchmark hook: publishes an observation as a collector would.</summary>
     internal void PublishObservation(TObserved value, DateTimeOffset collectedAt)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Fsm2.Edge.Collection;
 
 namespace Fsm2.Edge.Workers;
@@ -64,6 +65,12 @@ internal abstract class WorkerHandle : IWorkerHandle
 
     /// <summary>For diagnostics dumps: the desired record and the observation, untyped.</summary>
     public abstract (object? Desired, object? Observation) GetRecords();
+
+    /// <summary>
+    /// For diagnostics dumps (not on the tick path): writes the <c>desired</c> and <c>observed</c> properties of this
+    /// instance's store record; config and observation values are written with <see cref="object.ToString"/>.
+    /// </summary>
+    public abstract void WriteRecords(Utf8JsonWriter writer);
 }
 
 /// <summary>What a derive call produced, untyped.</summary>

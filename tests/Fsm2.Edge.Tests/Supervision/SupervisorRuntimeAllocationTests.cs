@@ -21,7 +21,10 @@ public sealed class SupervisorRuntimeAllocationTests
         var scheduler = new ManualObservationScheduler(time);
         var factory = new WorkerFactory();
         factory.Register<SyntheticObserved, string>("synthetic", _ => new SyntheticWorker(null, startedInitially: true));
-        var options = new RuntimeOptions { TickInterval = TimeSpan.FromMilliseconds(100) };
+        // The drain runs the stop action on real action threads while this test moves the fake clock 100 ms per tick.
+        // Under parallel test load those threads can lag behind many fast ticks, so the fake shutdown budget is made
+        // large enough that only real progress ends the drain (each tick still has a real-time timeout).
+        var options = new RuntimeOptions { TickInterval = TimeSpan.FromMilliseconds(100), ShutdownBudget = TimeSpan.FromHours(1) };
         await using var runtime = new SupervisorRuntime(factory, options, time, null, scheduler);
         runtime.SetConfiguration([new ChildSpec("w", "synthetic", new UserSpec(SyntheticStates.ActiveState))]);
         runtime.Start();
