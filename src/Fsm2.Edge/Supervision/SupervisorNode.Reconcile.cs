@@ -129,6 +129,7 @@ public sealed partial class SupervisorNode
                     Log.NodeReplaced(_runtime.TreeLogger, child.Path, child.WorkerType, spec.WorkerType);
                     StartRemoval(child, ShutdownReason.TypeChanged, now);
                     setChanged = true;
+                    i--; // StartRemoval shifted the next child into slot i.
                     continue;
                 }
 
@@ -160,6 +161,7 @@ public sealed partial class SupervisorNode
 
             StartRemoval(child, windingDown ? ShutdownReasonForWindDown() : ShutdownReason.RemovedFromSpec, now);
             setChanged = true;
+            i--; // StartRemoval shifted the next child into slot i.
         }
 
         // 2. Updates in place, 3. creations in spec order.
