@@ -194,6 +194,13 @@ internal sealed class WorkerHandle<TObserved, TDesired> : WorkerHandle
         Volatile.Write(ref _slot, new Observation<TObserved>(value, collectedAt, (previous?.Sequence ?? 0) + 1));
     }
 
+    /// <summary>
+    /// Benchmark hook: stores a pre-built envelope in the slot, allocating nothing, so a benchmark can hand every
+    /// worker a new observation before each tick (W2) without its own allocations showing in the measurement.
+    /// The caller owns the sequence numbers.
+    /// </summary>
+    internal void PublishObservation(Observation<TObserved> observation) => Volatile.Write(ref _slot, observation);
+
     [DoesNotReturn]
     private void ThrowInvariant(IState<TObserved, TDesired> state, string what)
         => throw new InvariantViolationException($"worker '{Identity.Id}' ({Identity.WorkerType}): state '{state.Name}' {what}");
