@@ -39,11 +39,23 @@ internal sealed class ActionRing<T>
     /// <param name="capacity">A power of two from 16 to 65,536.</param>
     /// <exception cref="ArgumentOutOfRangeException">The capacity is out of range or not a power of two.</exception>
     public ActionRing(int capacity)
+        : this(capacity, MaxCapacity)
     {
-        if (capacity < MinCapacity || capacity > MaxCapacity || !BitOperations.IsPow2(capacity))
+    }
+
+    /// <summary>
+    /// Creates a ring that may be larger than <see cref="MaxCapacity"/>: the completion ring of the executor is sized
+    /// to the envelope count (request capacity + threads + leak budget, rounded up), which can exceed 65,536.
+    /// </summary>
+    /// <param name="capacity">A power of two from 16 to <paramref name="maxCapacity"/>.</param>
+    /// <param name="maxCapacity">The largest accepted capacity.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The capacity is out of range or not a power of two.</exception>
+    internal ActionRing(int capacity, int maxCapacity)
+    {
+        if (capacity < MinCapacity || capacity > maxCapacity || !BitOperations.IsPow2(capacity))
         {
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity,
-                $"ring capacity must be a power of two from {MinCapacity} to {MaxCapacity}");
+                $"ring capacity must be a power of two from {MinCapacity} to {maxCapacity}");
         }
 
         _cells = new Cell[capacity];

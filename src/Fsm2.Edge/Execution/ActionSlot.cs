@@ -41,9 +41,25 @@ internal sealed class ActionSlot
     // Owner: tick thread.
     public string? InFlightKind { get; set; }
 
+    // Owner: tick thread. Written by an executor that cancels through its own envelopes (the ring executor) when it
+    // accepts an enqueue: where a cancel request for the in-flight action must go. Null for the Channels baseline,
+    // which cancels through the token source published with SetRunning.
+    public IActionCanceller? Canceller { get; set; }
+
+    // Owner: tick thread. The envelope and executor-wide ticket of the in-flight action (valid with Canceller).
+    public int CancelEnvelope { get; set; } = -1;
+
+    // Owner: tick thread.
+    public long CancelTicket { get; set; }
+
     /// <summary>Tick thread: requests cancellation of the in-flight generation without waiting.</summary>
     public void RequestCancel()
     {
+        if (Canceller is { } canceller && InFlight)
+        {
+            canceller.RequestCancel(CancelEnvelope, CancelTicket);
+        }
+
         long generation = Generation;
         Volatile.Write(ref _cancelRequestedGeneration, generation);
         CancellationTokenSource? running = Volatile.Read(ref _running);

@@ -24,6 +24,14 @@ internal interface IActionExecutor : IAsyncDisposable
     /// <exception cref="InvariantViolationException">The action's timeout override is zero or negative.</exception>
     bool TryEnqueue(ActionSlot slot, IAction action, in ActionContext context);
 
+    /// <summary>
+    /// Tick thread, after the last enqueue of a tick: wakes a parked action thread if anything was enqueued since the
+    /// previous call. Executors whose consumers wake themselves need not override it.
+    /// </summary>
+    void FlushWakeups()
+    {
+    }
+
     /// <summary>Tick thread: takes one completion, if any.</summary>
     bool TryDequeueCompletion(out ActionCompletion completion);
 

@@ -38,6 +38,9 @@ internal sealed class EdgeMetrics : IDisposable
         ActionTimeouts = _meter.CreateCounter<long>("fsm2_action_timeouts_total", description: "Actions that hit their timeout.");
         ActionCancelled = _meter.CreateCounter<long>("fsm2_action_cancelled_total", description: "Actions cancelled for removal or shutdown.");
         ActionLateCompletions = _meter.CreateCounter<long>("fsm2_action_late_completions_total", description: "Completions discarded by generation.");
+        ActionEnvelopesExhausted = _meter.CreateCounter<long>("fsm2_action_envelopes_exhausted_total", description: "Enqueues refused for lack of an envelope.");
+        ActionShutdownAbandoned = _meter.CreateCounter<long>("fsm2_action_shutdown_abandoned_total", description: "Actions still running after the executor's shutdown wait.");
+        ActionQueueWait = _meter.CreateHistogram<double>("fsm2_action_queue_wait_seconds", "s", "Time from enqueue to the start of execution.");
     }
 
     public Counter<long> Ticks { get; }
@@ -83,6 +86,12 @@ internal sealed class EdgeMetrics : IDisposable
     public Counter<long> ActionCancelled { get; }
 
     public Counter<long> ActionLateCompletions { get; }
+
+    public Counter<long> ActionEnvelopesExhausted { get; }
+
+    public Counter<long> ActionShutdownAbandoned { get; }
+
+    public Histogram<double> ActionQueueWait { get; }
 
     public void RecordObservation(string result) => Observations.Add(1, new KeyValuePair<string, object?>("result", result));
 

@@ -97,4 +97,13 @@ internal static partial class Log
 
     [LoggerMessage(4003, LogLevel.Error, "action_shutdown_abandoned count={Count}: actions still running when the executor stopped", EventName = "action_shutdown_abandoned")]
     public static partial void ActionShutdownAbandoned(ILogger logger, int count);
+
+    [LoggerMessage(4004, LogLevel.Error, "action_shutdown_abandoned_action node={Node} action={Action} elapsed_ms={ElapsedMs}: still running after the executor's shutdown wait", EventName = "action_shutdown_abandoned_action")]
+    public static partial void ActionShutdownAbandonedAction(ILogger logger, string node, string action, double elapsedMs);
+
+    [LoggerMessage(4005, LogLevel.Warning, "action_ignored_cancellation node={Node} action={Action}: returned normally after its token was cancelled", EventName = "action_ignored_cancellation")]
+    public static partial void ActionIgnoredCancellation(ILogger logger, string node, string action);
+
+    [LoggerMessage(4006, LogLevel.Error, "action_cancel_failed node={Node} action={Action} error={Error}: a cancellation callback threw", EventName = "action_cancel_failed")]
+    public static partial void ActionCancelFailed(ILogger logger, string node, string action, string error);
 }

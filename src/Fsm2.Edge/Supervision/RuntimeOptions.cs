@@ -1,3 +1,6 @@
+using System.Numerics;
+using Fsm2.Edge.Execution;
+
 namespace Fsm2.Edge.Supervision;
 
 /// <summary>
@@ -66,11 +69,14 @@ public sealed record RuntimeOptions
     /// <summary>Default per-action timeout. Default 30 s.</summary>
     public TimeSpan ActionTimeout { get; init; }
 
-    /// <summary>Action threads. Default 2.</summary>
+    /// <summary>Action threads, 1 to 256. Default 2.</summary>
     public int ActionThreads { get; init; }
 
-    /// <summary>Action queue capacity. Default 1,024.</summary>
+    /// <summary>Action queue capacity: a power of two from 16 to 65,536. Default 1,024.</summary>
     public int ActionQueueCapacity { get; init; }
+
+    /// <summary>Which action queue the executor uses. Default <see cref="ActionQueueKind.Ring"/>.</summary>
+    public ActionQueueKind ActionQueue { get; init; }
 
     /// <summary>Returns a copy with defaults applied, after validation.</summary>
     /// <returns>The resolved options.</returns>
@@ -119,6 +125,27 @@ public sealed record RuntimeOptions
             // 1,024 slots: arbitrary; a power of two so the ring executor can take the same value.
             ActionQueueCapacity = ActionQueueCapacity == 0 ? 1024 : ActionQueueCapacity,
         };
+
+        // 40-actions §4 and §17: the ring needs a power-of-two capacity; 256 threads is the spec's upper bound.
+        if (resolved.ActionQueueCapacity < 16 || resolved.ActionQueueCapacity > 65_536 || !BitOperations.IsPow2(resolved.ActionQueueCapacity))
+        {
+            throw new ArgumentException(
+                $"{nameof(ActionQueueCapacity)} must be a power of two from 16 to 65536 (was {resolved.ActionQueueCapacity})",
+                nameof(ActionQueueCapacity));
+        }
+
+        if (resolved.ActionThreads > 256)
+        {
+            throw new ArgumentException(
+                $"{nameof(ActionThreads)} must be from 1 to 256 (was {resolved.ActionThreads})", nameof(ActionThreads));
+        }
+
+        if (!Enum.IsDefined(resolved.ActionQueue))
+        {
+            throw new ArgumentException(
+                $"{nameof(ActionQueue)} must be {nameof(ActionQueueKind.Ring)} or {nameof(ActionQueueKind.Channel)} (was {(int)resolved.ActionQueue})",
+                nameof(ActionQueue));
+        }
 
         if (resolved.CollectorTimeout <= resolved.StaleThreshold)
         {

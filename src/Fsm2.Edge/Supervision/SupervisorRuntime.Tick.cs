@@ -140,6 +140,9 @@ public sealed partial class SupervisorRuntime
         ApplyCommands(now);
         DrainCompletions();
         _root.Tick(now, cancellationToken);
+
+        // 40-actions §4: at most one parked action thread is woken per tick, after the tick's last enqueue.
+        _executor.FlushWakeups();
         if (_shutdownStartedAt is not null)
         {
             CheckDrain(now);

@@ -227,8 +227,13 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1859:Use concrete types when possible",
         Justification = "Executors are interchangeable behind IActionExecutor: the Channels baseline and the lock-free ring.")]
-    private IActionExecutor CreateExecutor()
-        => new ChannelActionExecutor(Options.ActionQueueCapacity, Options.ActionThreads, Options.ActionTimeout, _time, _loggers.Actions, Metrics);
+    private IActionExecutor CreateExecutor() => Options.ActionQueue switch
+    {
+        ActionQueueKind.Channel => new ChannelActionExecutor(
+            Options.ActionQueueCapacity, Options.ActionThreads, Options.ActionTimeout, _time, _loggers.Actions, Metrics),
+        _ => new RingActionExecutor(
+            Options.ActionQueueCapacity, Options.ActionThreads, Options.ActionTimeout, _time, _loggers.Actions, Metrics),
+    };
 
     private sealed class RuntimeLoggers(ILoggerFactory factory)
     {
