@@ -24,8 +24,9 @@ namespace Fsm2.Edge.Execution;
 /// (<see cref="FlushWakeups"/>), and a thread that finds more work after taking an item wakes the next one.
 /// </para>
 /// <para>
-/// Cancellation: each action thread owns one <see cref="CancellationTokenSource"/> built with the runtime
-/// <see cref="TimeProvider"/>, armed with <c>CancelAfter(T)</c> per action, reset with <c>TryReset</c> when it was not
+/// Cancellation: each action thread owns one <see cref="CancellationTokenSource"/> and one timer on the runtime
+/// <see cref="TimeProvider"/>, re-armed to T per action (unlike 40-actions §10's <c>CancelAfter</c>: a
+/// TimeProvider-backed source cannot be <c>TryReset</c>); the source is reset with <c>TryReset</c> when it was not
 /// cancelled and replaced when it was. A cancel request from the tick (removal) marks the envelope and
 /// uses <c>CancelAsync</c> on the running thread's source, so cancellation callbacks never run on the tick thread; it
 /// matches on the executor-wide ticket, so it can never cancel a later action that reuses the same thread or source.
@@ -117,7 +118,9 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         _threads = new ActionThread[threads];
         for (int i = 0; i < threads; i++)
         {
-            _threads[i] = new ActionThread(i, NewTokenSource());
+            var thread = new ActionThread(i, NewTokenSource());
+            thread.TimeoutTimer = _time.CreateTimer(static s => ((ActionThread)s!).OnTimeout(), thread, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _threads[i] = thread;
         }
     }
 
@@ -341,6 +344,10 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
     public async ValueTask DisposeAsync()
     {
         await StopAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        foreach (ActionThread thread in _threads)
+        {
+            thread.TimeoutTimer?.Dispose();
+        }
     }
 
     private async Task<int> StopCoreAsync(TimeSpan wait)
@@ -537,11 +544,11 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         TimeSpan timeout = envelope.Timeout;
         if (timeout < s_maxTimeout)
         {
-            // The ban targets sources on the system clock; this one was built with the runtime TimeProvider
-            // (NewTokenSource), so CancelAfter arms a timer on that clock, as 40-actions §10 prescribes.
-#pragma warning disable RS0030 // CancelAfter on a TimeProvider-backed source runs on the injected clock.
-            source.CancelAfter(timeout);
-#pragma warning restore RS0030
+            // PERF: the thread's own timer on the runtime clock, re-armed per action, instead of a timer inside the
+            // token source: a TimeProvider-backed source cannot be TryReset, so it would be replaced (and its timer
+            // left armed) after every action. Change allocates nothing.
+            Volatile.Write(ref self.ArmedTicket, ticket);
+            self.TimeoutTimer!.Change(timeout, Timeout.InfiniteTimeSpan); // created with the thread in the constructor.
         }
 
         ActionOutcome outcome;
@@ -579,9 +586,11 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             error = ex;
         }
 
+        self.TimeoutTimer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         bool replace;
         lock (self.Gate)
         {
+            self.ArmedTicket = 0;
             self.RunningTicket = 0;
             self.RunningEnvelope = -1;
             replace = self.CancelPending || source.IsCancellationRequested;
@@ -652,7 +661,8 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         }
     }
 
-    private CancellationTokenSource NewTokenSource() => new(Timeout.InfiniteTimeSpan, _time);
+    // A plain source: timeouts come from the thread's TimeoutTimer on the runtime clock, so TryReset can reuse it.
+    private static CancellationTokenSource NewTokenSource() => new();
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowNonPositiveTimeout(ActionSlot slot, IAction action, TimeSpan timeout)
@@ -725,5 +735,25 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
 
         // Owner: the action thread (replaced only by it); read by cancellers under Gate.
         public CancellationTokenSource Source = source;
+
+        // The per-action timeout on the runtime clock, armed for ArmedTicket; created once with the thread.
+        public ITimer? TimeoutTimer;
+        public long ArmedTicket;
+
+        /// <summary>Timer thread: the armed action ran past its timeout; cancel it if it is still the one running.</summary>
+        public void OnTimeout()
+        {
+            CancellationTokenSource? target = null;
+            lock (Gate)
+            {
+                if (RunningTicket != 0 && RunningTicket == ArmedTicket)
+                {
+                    target = Source;
+                }
+            }
+
+            // Outside the lock: the action's cancellation callbacks run here, on the timer thread, never on the tick.
+            target?.Cancel();
+        }
     }
 }

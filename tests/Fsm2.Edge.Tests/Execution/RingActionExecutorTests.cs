@@ -778,7 +778,7 @@ public sealed class RingActionExecutorTests : ActionExecutorContractTests
         Assert.IsType<ChannelActionExecutor>(channel.Runtime.Executor);
     }
 
-    [Fact(Skip = "Passes its ticks at 100 workers, but at 1,000 workers the test does not finish within 60 s (not yet diagnosed: a slow path or a hang in the manual-mode tick, collection or dispose); see the report")]
+    [Fact]
     [Trait("spec", "A-36")]
     public async Task A36_1000WorkersReEmittingSynchronousActions_TickThreadAllocates0Bytes()
     {
@@ -823,11 +823,11 @@ public sealed class RingActionExecutorTests : ActionExecutorContractTests
         Wait.Until(() => runtime.OutstandingActions == 0, "the last actions to complete");
     }
 
-    // 1,000 workers as A-36 states; 300 measured ticks instead of 2,000 keep the suite fast (each tick here also
-    // collects 1,000 observations on the test thread). The longer run belongs to the perf harness.
+    // 1,000 workers and 2,000 measured ticks, as A-36 states (about 2 s: each tick also collects 1,000 observations
+    // on the test thread).
     private const int Workers36 = 1_000;
     private const int Warmup36 = 100;
-    private const int Ticks36 = 300;
+    private const int Ticks36 = 2_000;
 
     private static WeakReference EnqueueAndDequeueFresh(ActionRing<object?> ring)
     {
