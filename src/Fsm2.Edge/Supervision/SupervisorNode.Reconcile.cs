@@ -119,9 +119,12 @@ public sealed partial class SupervisorNode
         var kept = new Dictionary<string, SupervisorNode>(_activeCount, StringComparer.Ordinal);
         List<SupervisorNode>? graced = null;
         bool setChanged = false;
-        for (int i = 0; i < _activeCount; i++)
+
+        // Iterate over a copy: StartRemoval shifts _active down, so walking _active itself would skip the child
+        // after every removed one (and that child would then be dropped from the active set without a removal).
+        SupervisorNode[] previous = _active.AsSpan(0, _activeCount).ToArray();
+        foreach (SupervisorNode child in previous)
         {
-            SupervisorNode child = _active[i];
             if (byName is not null && byName.TryGetValue(child.Name, out ChildSpec? spec))
             {
                 if (!string.Equals(spec.WorkerType, child.WorkerType, StringComparison.Ordinal))

@@ -71,7 +71,13 @@ public sealed partial class SupervisorRuntime
             await Task.WhenAny(stopped.Task, Completion).ConfigureAwait(false);
         }
 
-        await Completion.ConfigureAwait(false);
+        // Completion only completes once a drain has ended, or faults when an invariant violation stopped the tick
+        // thread: propagate the fault, but never wait for it before starting the drain (it would wait forever).
+        if (Completion.IsFaulted)
+        {
+            await Completion.ConfigureAwait(false);
+        }
+
         return await ShutdownAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
