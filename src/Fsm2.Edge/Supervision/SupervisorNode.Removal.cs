@@ -29,6 +29,10 @@ public sealed partial class SupervisorNode
         child.Lifecycle = NodeLifecycle.Removing;
         child._removalStartedAt = now;
         child._undeclaredSince = null;
+
+        // §11.3 "removal wins": a pending restart is dropped, so its 30 s fallback can never clear the sticky flag
+        // of a node that is being removed.
+        child._restartPending = false;
         child.RequestShutdown(reason, now);
         child.CancelInFlightAction();
 

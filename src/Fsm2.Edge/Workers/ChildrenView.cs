@@ -7,7 +7,12 @@ namespace Fsm2.Edge.Workers;
 /// The immutable view of a parent's active children handed to its <c>Next</c>, in spec order. Observations, health,
 /// errors and node references are deliberately not exposed: infrastructure conditions never become business states.
 /// </summary>
-public sealed class ChildrenView : IReadOnlyList<ChildInfo>
+/// <remarks>
+/// The view also implements <see cref="IList{T}"/> (as <see cref="System.Collections.ObjectModel.ReadOnlyCollection{T}"/>
+/// does) so that a state which casts it to a mutable interface gets <see cref="NotSupportedException"/> from every
+/// mutating member instead of reaching the node's data (§2.6).
+/// </remarks>
+public sealed class ChildrenView : IReadOnlyList<ChildInfo>, IList<ChildInfo>
 {
     private readonly ChildInfo[] _children;
     private readonly Dictionary<string, int>? _index;
@@ -66,6 +71,36 @@ public sealed class ChildrenView : IReadOnlyList<ChildInfo>
     public IEnumerator<ChildInfo> GetEnumerator() => ((IEnumerable<ChildInfo>)_children).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    bool ICollection<ChildInfo>.IsReadOnly => true;
+
+    ChildInfo IList<ChildInfo>.this[int index]
+    {
+        get => _children[index];
+        set => ThrowReadOnly();
+    }
+
+    int IList<ChildInfo>.IndexOf(ChildInfo item) => Array.IndexOf(_children, item);
+
+    bool ICollection<ChildInfo>.Contains(ChildInfo item) => Array.IndexOf(_children, item) >= 0;
+
+    void ICollection<ChildInfo>.CopyTo(ChildInfo[] array, int arrayIndex) => _children.CopyTo(array, arrayIndex);
+
+    void ICollection<ChildInfo>.Add(ChildInfo item) => ThrowReadOnly();
+
+    void ICollection<ChildInfo>.Clear() => ThrowReadOnly();
+
+    void IList<ChildInfo>.Insert(int index, ChildInfo item) => ThrowReadOnly();
+
+    bool ICollection<ChildInfo>.Remove(ChildInfo item) => ThrowReadOnly<bool>();
+
+    void IList<ChildInfo>.RemoveAt(int index) => ThrowReadOnly();
+
+    [DoesNotReturn]
+    private static void ThrowReadOnly() => throw new NotSupportedException("the children view is read-only");
+
+    [DoesNotReturn]
+    private static T ThrowReadOnly<T>() => throw new NotSupportedException("the children view is read-only");
 
     internal bool Matches(ReadOnlySpan<ChildInfo> current)
     {

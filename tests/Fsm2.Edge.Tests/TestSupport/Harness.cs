@@ -96,7 +96,22 @@ public sealed class Harness : IAsyncDisposable
     {
         if (_runtime is not null)
         {
-            await _runtime.DisposeAsync();
+            if (_runtime.IsStarted && !_runtime.Completion.IsCompleted)
+            {
+                // A started runtime drains only while its fake clock moves: drive the drain here (bounded), so a test
+                // that failed half way does not hang the run in DisposeAsync.
+                await this.TickUntilAsync(_runtime.ShutdownAsync(), "the drain of a started runtime at dispose");
+            }
+
+            try
+            {
+                await _runtime.DisposeAsync().AsTask().WaitAsync(Wait.DefaultTimeout);
+            }
+            catch (InvariantViolationException) when (_runtime.Completion.IsFaulted)
+            {
+                // The drain of a runtime stopped by an invariant violation rethrows it (C-62); release the executor.
+                await _runtime.Executor.DisposeAsync();
+            }
         }
 
         _loggerFactory.Dispose();
