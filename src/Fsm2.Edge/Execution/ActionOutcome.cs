@@ -24,3 +24,18 @@ public enum ActionOutcome
     /// <summary>Ignored cancellation and was given up on.</summary>
     Abandoned,
 }
+
+/// <summary>Metric tag values of <see cref="ActionOutcome"/>: cached lower-case strings, so tagging never formats.</summary>
+internal static class ActionOutcomeTags
+{
+    public static string ToTag(this ActionOutcome outcome) => outcome switch
+    {
+        ActionOutcome.Success => "success",
+        ActionOutcome.Error => "error",
+        ActionOutcome.Panic => "panic",
+        ActionOutcome.Timeout => "timeout",
+        ActionOutcome.Cancelled => "cancelled",
+        ActionOutcome.Abandoned => "abandoned",
+        _ => "none",
+    };
+}

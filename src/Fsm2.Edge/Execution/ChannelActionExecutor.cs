@@ -250,21 +250,11 @@ internal sealed class ChannelActionExecutor : IActionExecutor
             Log.ActionFailed(_logger, request.Slot.WorkerId, request.Action.Kind, outcome.ToString(), error?.Message ?? "");
         }
 
-        _metrics.ActionDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", OutcomeTag(outcome)));
+        _metrics.ActionDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome.ToTag()));
         _completions.Enqueue(new ActionCompletion(request.Slot, request.Generation, request.Action.Kind, outcome, error, duration));
         Interlocked.Decrement(ref _outstanding);
     }
 
-    private static string OutcomeTag(ActionOutcome outcome) => outcome switch
-    {
-        ActionOutcome.Success => "success",
-        ActionOutcome.Error => "error",
-        ActionOutcome.Panic => "panic",
-        ActionOutcome.Timeout => "timeout",
-        ActionOutcome.Cancelled => "cancelled",
-        ActionOutcome.Abandoned => "abandoned",
-        _ => "none",
-    };
 
     private readonly record struct Request(ActionSlot Slot, long Generation, IAction Action, ActionContext Context, long EnqueuedAt);
 }

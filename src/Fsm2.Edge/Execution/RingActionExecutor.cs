@@ -625,7 +625,7 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             Log.ActionFailed(_logger, envelope.Slot!.WorkerId, envelope.Kind!, outcome.ToString(), error?.Message ?? "");
         }
 
-        _metrics.ActionDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", OutcomeTag(outcome)));
+        _metrics.ActionDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome.ToTag()));
         bool published = _completions.TryEnqueueShared(index);
         Debug.Assert(published, "the completion ring holds every envelope, so it can never be full");
         Interlocked.Decrement(ref _outstanding);
@@ -669,16 +669,6 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         => throw new InvariantViolationException(
             $"worker '{slot.WorkerId}': action '{action.Kind}' has a zero or negative timeout override ({timeout})");
 
-    private static string OutcomeTag(ActionOutcome outcome) => outcome switch
-    {
-        ActionOutcome.Success => "success",
-        ActionOutcome.Error => "error",
-        ActionOutcome.Panic => "panic",
-        ActionOutcome.Timeout => "timeout",
-        ActionOutcome.Cancelled => "cancelled",
-        ActionOutcome.Abandoned => "abandoned",
-        _ => "none",
-    };
 
     /// <summary>One action request in flight, preallocated; rented and returned on the tick thread only.</summary>
     private sealed class Envelope
