@@ -390,6 +390,40 @@ public sealed class ActionGateAndBackoffTests
     }
 
     [Fact]
+    [Trait("spec", "A-29")]
+    public async Task A29_ShutdownStateStopAction_AcceptedAndExecutedDuringTheDrain()
+    {
+        // arrange: on shutdown the state emits a stop action and finishes once it succeeded.
+        var stop = new ScriptedAction("stop");
+        var state = new LambdaState("running", (self, in s) =>
+        {
+            if (!s.ShutdownRequested)
+            {
+                return Transition.To(self);
+            }
+
+            return s.Action is { LastKind: "stop", LastOutcome: ActionOutcome.Success }
+                ? Transition.Emit(self, Signal.NeedsRemoval)
+                : Transition.Act(self, stop, "stopping");
+        });
+        await using Harness harness = CreateWithWorker(state);
+        harness.Step();
+
+        // act
+        Task<ShutdownResult> shutdown = harness.Runtime.ShutdownAsync();
+        for (int i = 0; i < 10 && !shutdown.IsCompleted; i++)
+        {
+            StepAndSettle(harness, s_tick);
+        }
+
+        ShutdownResult result = await Wait.For(shutdown, "the drain");
+
+        // assert
+        Assert.True(result.Clean);
+        Assert.Equal(1, stop.Runs);
+    }
+
+    [Fact]
     [Trait("spec", "A-21")]
     public void Backoff_DelayDoublesToTheCapAndJitterStaysWithinBounds()
     {
