@@ -29,8 +29,13 @@ internal sealed class ActionSlot
     // Owner: tick thread. Bumped on every enqueue; completions of other generations are late and discarded.
     public long Generation { get; set; }
 
-    // Owner: tick thread. After a completion, the worker decides again only on an observation with a higher sequence.
-    public long GateSequence { get; set; } = -1;
+    // Owner: tick thread. Gate 1 (40-actions §8): CollectedAt (UTC ticks) of the observation Next last saw; while an
+    // action is in flight, Next runs again only on a strictly newer one, so it never re-decides on identical data.
+    public long SeenCollectedAt { get; set; }
+
+    // Owner: tick thread. Gate 2: the accepted completion's stamp (UTC ticks, 0 = not armed); Next waits for an
+    // observation whose collection started after the action ended, so it never decides on pre-action data.
+    public long GateCompletedAt { get; set; }
 
     // Owner: tick thread.
     public ActionOutcome LastOutcome { get; set; }
@@ -39,7 +44,43 @@ internal sealed class ActionSlot
     public string? LastError { get; set; }
 
     // Owner: tick thread.
+    public string? LastKind { get; set; }
+
+    // Owner: tick thread. UTC ticks of the last accepted completion, 0 when none.
+    public long LastCompletedAt { get; set; }
+
+    // Owner: tick thread.
     public string? InFlightKind { get; set; }
+
+    // Owner: tick thread. UTC ticks of the in-flight action's enqueue.
+    public long InFlightSince { get; set; }
+
+    // Owner: tick thread. Whether the in-flight action was emitted while the worker was shutting down.
+    public bool EmittedDuringShutdown { get; set; }
+
+    // Owner: tick thread. Backoff (§11): failures since the last success, and the instant (UTC ticks, 0 = none)
+    // before which no action is enqueued. Per worker, not per kind, so alternating kinds does not escape it.
+    public int ConsecutiveFailures { get; set; }
+
+    // Owner: tick thread.
+    public long RetryNotBefore { get; set; }
+
+    /// <summary>Cold data: the last results, allocated on the first completion so idle workers cost nothing.</summary>
+    public ActionHistory? History { get; private set; }
+
+    /// <summary>Tick thread: the compact view handed to <c>Next</c>; a struct copy, no allocation.</summary>
+    public ActionStatus Status => new(
+        InFlight ? InFlightKind : null,
+        InFlight ? InFlightSince : 0,
+        LastKind,
+        LastOutcome,
+        LastError,
+        LastCompletedAt,
+        ConsecutiveFailures,
+        RetryNotBefore);
+
+    /// <summary>Tick thread: appends one accepted result to the history.</summary>
+    public void AppendHistory(in ActionHistoryEntry entry) => (History ??= new ActionHistory()).Append(in entry);
 
     // Owner: tick thread. Written by an executor that cancels through its own envelopes (the ring executor) when it
     // accepts an enqueue: where a cancel request for the in-flight action must go. Null for the Channels baseline,

@@ -251,7 +251,7 @@ internal sealed class ChannelActionExecutor : IActionExecutor
         }
 
         _metrics.ActionDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome.ToTag()));
-        _completions.Enqueue(new ActionCompletion(request.Slot, request.Generation, request.Action.Kind, outcome, error, duration));
+        _completions.Enqueue(new ActionCompletion(request.Slot, request.Generation, request.Action.Kind, outcome, error, duration, _time.GetUtcNow().UtcTicks));
         Interlocked.Decrement(ref _outstanding);
     }
 

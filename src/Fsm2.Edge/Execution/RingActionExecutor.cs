@@ -280,7 +280,8 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             envelope.Kind!,
             envelope.Outcome,
             envelope.Error,
-            envelope.Duration);
+            envelope.Duration,
+            envelope.CompletedAt);
         envelope.Clear();
         _free[_freeCount++] = index;
         return true;
@@ -615,6 +616,9 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         envelope.Outcome = outcome;
         envelope.Error = error;
         envelope.Duration = duration;
+
+        // Gate 2's stamp (40-actions §8): wall-clock representation of the runtime clock, like CollectedAt.
+        envelope.CompletedAt = _time.GetUtcNow().UtcTicks;
         if (outcome == ActionOutcome.Timeout)
         {
             _metrics.ActionTimeouts.Add(1);
@@ -694,6 +698,7 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         public ActionOutcome Outcome;
         public Exception? Error;
         public TimeSpan Duration;
+        public long CompletedAt;
 
         /// <summary>Tick thread: drops references so a returned envelope keeps no worker or exception alive.</summary>
         public void Clear()

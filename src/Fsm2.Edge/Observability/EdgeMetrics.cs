@@ -41,7 +41,28 @@ internal sealed class EdgeMetrics : IDisposable
         ActionEnvelopesExhausted = _meter.CreateCounter<long>("fsm2_action_envelopes_exhausted_total", description: "Enqueues refused for lack of an envelope.");
         ActionShutdownAbandoned = _meter.CreateCounter<long>("fsm2_action_shutdown_abandoned_total", description: "Actions still running after the executor's shutdown wait.");
         ActionQueueWait = _meter.CreateHistogram<double>("fsm2_action_queue_wait_seconds", "s", "Time from enqueue to the start of execution.");
+
+        // Tick-thread counts are plain fields exported through observable instruments (40-actions §16): the tick only
+        // increments a long, and a listener reads it on its own collection schedule.
+        _meter.CreateObservableCounter("fsm2_action_duplicates_suppressed_total", () => Volatile.Read(ref _duplicatesSuppressed), description: "Actions not enqueued because the worker already had one in flight.");
+        _meter.CreateObservableCounter("fsm2_action_backoff_deferred_total", () => Volatile.Read(ref _backoffDeferred), description: "Actions not enqueued because the worker was in its failure backoff.");
     }
+
+    // Owner: tick thread (writes); observable callbacks read them from any thread.
+    private long _duplicatesSuppressed;
+    private long _backoffDeferred;
+
+    /// <summary><c>Duplicate</c> enqueue results (tick thread increments).</summary>
+    public long DuplicatesSuppressed => Volatile.Read(ref _duplicatesSuppressed);
+
+    /// <summary><c>BackoffDeferred</c> enqueue results (tick thread increments).</summary>
+    public long BackoffDeferred => Volatile.Read(ref _backoffDeferred);
+
+    /// <summary>Tick thread: one <c>Duplicate</c>.</summary>
+    public void CountDuplicate() => Volatile.Write(ref _duplicatesSuppressed, _duplicatesSuppressed + 1);
+
+    /// <summary>Tick thread: one <c>BackoffDeferred</c>.</summary>
+    public void CountBackoffDeferred() => Volatile.Write(ref _backoffDeferred, _backoffDeferred + 1);
 
     public Counter<long> Ticks { get; }
 

@@ -106,4 +106,7 @@ internal static partial class Log
 
     [LoggerMessage(4006, LogLevel.Error, "action_cancel_failed node={Node} action={Action} error={Error}: a cancellation callback threw", EventName = "action_cancel_failed")]
     public static partial void ActionCancelFailed(ILogger logger, string node, string action, string error);
+
+    [LoggerMessage(4007, LogLevel.Trace, "action_duplicate node={Node} action={Action}: an action is already in flight", EventName = "action_duplicate")]
+    public static partial void ActionDuplicate(ILogger logger, string node, string action);
 }

@@ -78,6 +78,21 @@ public sealed record RuntimeOptions
     /// <summary>Which action queue the executor uses. Default <see cref="ActionQueueKind.Ring"/>.</summary>
     public ActionQueueKind ActionQueue { get; init; }
 
+    /// <summary>Per-worker action backoff after the first failure (40-actions §11). Default 1 s.</summary>
+    public TimeSpan ActionBackoffBase { get; init; }
+
+    /// <summary>Cap of the per-worker action backoff. Default 60 s; must not be below <see cref="ActionBackoffBase"/>.</summary>
+    public TimeSpan ActionBackoffMax { get; init; }
+
+    /// <summary>
+    /// Relative jitter J of the action backoff: each delay is scaled by a uniform factor in [1 − J, 1 + J].
+    /// <see langword="null"/> takes the default 0.20; 0 disables jitter (tests); must be below 1.
+    /// </summary>
+    public double? ActionBackoffJitter { get; init; }
+
+    /// <summary>Seed of the backoff jitter generator, for reproducible runs; <see langword="null"/> seeds randomly.</summary>
+    public int? ActionBackoffSeed { get; init; }
+
     /// <summary>Returns a copy with defaults applied, after validation.</summary>
     /// <returns>The resolved options.</returns>
     /// <exception cref="ArgumentException">A value is negative, or the timing relations do not hold; the message names the fields.</exception>
@@ -96,6 +111,8 @@ public sealed record RuntimeOptions
         RequireNonNegative(ShutdownBudget, nameof(ShutdownBudget));
         RequireNonNegative(ActionShutdownTimeout, nameof(ActionShutdownTimeout));
         RequireNonNegative(ActionTimeout, nameof(ActionTimeout));
+        RequireNonNegative(ActionBackoffBase, nameof(ActionBackoffBase));
+        RequireNonNegative(ActionBackoffMax, nameof(ActionBackoffMax));
         RequireNonNegative(MaxCollectorRestarts, nameof(MaxCollectorRestarts));
         RequireNonNegative(MaxHierarchyDepth, nameof(MaxHierarchyDepth));
         RequireNonNegative(ActionThreads, nameof(ActionThreads));
@@ -118,6 +135,9 @@ public sealed record RuntimeOptions
             ShutdownBudget = Or(ShutdownBudget, TimeSpan.FromSeconds(8)),
             ActionShutdownTimeout = Or(ActionShutdownTimeout, TimeSpan.FromSeconds(2)),
             ActionTimeout = Or(ActionTimeout, TimeSpan.FromSeconds(30)),
+            ActionBackoffBase = Or(ActionBackoffBase, TimeSpan.FromSeconds(1)),
+            ActionBackoffMax = Or(ActionBackoffMax, TimeSpan.FromSeconds(60)),
+            ActionBackoffJitter = ActionBackoffJitter ?? 0.20,
 
             // 2 threads: arbitrary for the baseline executor; hardware profiles set it per board.
             ActionThreads = ActionThreads == 0 ? 2 : ActionThreads,
@@ -145,6 +165,20 @@ public sealed record RuntimeOptions
             throw new ArgumentException(
                 $"{nameof(ActionQueue)} must be {nameof(ActionQueueKind.Ring)} or {nameof(ActionQueueKind.Channel)} (was {(int)resolved.ActionQueue})",
                 nameof(ActionQueue));
+        }
+
+        if (resolved.ActionBackoffMax < resolved.ActionBackoffBase)
+        {
+            throw new ArgumentException(
+                $"{nameof(ActionBackoffMax)} ({resolved.ActionBackoffMax}) must not be less than {nameof(ActionBackoffBase)} ({resolved.ActionBackoffBase})",
+                nameof(ActionBackoffMax));
+        }
+
+        if (resolved.ActionBackoffJitter is not (>= 0 and < 1))
+        {
+            throw new ArgumentException(
+                $"{nameof(ActionBackoffJitter)} must be at least 0 and below 1 (was {resolved.ActionBackoffJitter})",
+                nameof(ActionBackoffJitter));
         }
 
         if (resolved.CollectorTimeout <= resolved.StaleThreshold)

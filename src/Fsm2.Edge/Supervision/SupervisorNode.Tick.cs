@@ -220,7 +220,7 @@ public sealed partial class SupervisorNode
     private bool PassesGates(DateTimeOffset now)
     {
         WorkerHandle worker = _worker!; // the caller checked.
-        if (!worker.TryGetObservation(out DateTimeOffset collectedAt, out long sequence))
+        if (!worker.TryGetObservation(out DateTimeOffset collectedAt, out _))
         {
             if (ShutdownRequested)
             {
@@ -268,14 +268,23 @@ public sealed partial class SupervisorNode
             }
         }
 
-        // The action gate (40-actions): one action in flight; after a completion, a strictly newer observation.
-        ActionSlot slot = ActionSlot;
-        if (slot.InFlight)
+        // The observation gates (40-actions §8), compared on CollectedAt. Shutdown bypasses both so a winding-down
+        // worker is never held back by a gate; one-in-flight and backoff still apply at enqueue.
+        if (ShutdownRequested)
         {
-            return false;
+            return true;
         }
 
-        return ShutdownRequested || sequence > slot.GateSequence;
+        ActionSlot slot = ActionSlot;
+        long stamp = collectedAt.UtcTicks;
+        if (slot.InFlight)
+        {
+            // Gate 1: Next stays responsive (transitions apply) but never re-decides on data it has already seen.
+            return stamp > slot.SeenCollectedAt;
+        }
+
+        // Gate 2: only data whose collection started after the action ended reflects the action's effect.
+        return stamp > slot.GateCompletedAt;
     }
 
     /// <summary>§5.3: restart the collector on a timed-out tick, with linear backoff; escalate after the last restart.</summary>
@@ -317,7 +326,8 @@ public sealed partial class SupervisorNode
         EvaluateResult result;
         try
         {
-            result = worker.Evaluate(now, _view);
+            ActionStatus status = ActionSlot.Status;
+            result = worker.Evaluate(now, _view, in status);
         }
         catch (InvariantViolationException)
         {
@@ -332,9 +342,10 @@ public sealed partial class SupervisorNode
         }
 
         ClearError(ErrorSource.Evaluate);
+        ActionSlot.SeenCollectedAt = result.ObservedAt.UtcTicks;
         if (result.Action is not null)
         {
-            EnqueueAction(result.Action, result.ActionArgs);
+            EnqueueAction(result.Action, result.ActionArgs, now);
         }
 
         if (result.Transitioned)
@@ -366,8 +377,26 @@ public sealed partial class SupervisorNode
         }
     }
 
-    private void EnqueueAction(IAction action, object? args)
+    /// <summary>
+    /// The enqueue rules of 40-actions §7, in order. Only <see cref="EnqueueResult.Enqueued"/> changes the slot; a
+    /// refused action is not lost, because Next runs again on a later tick and returns it again if still wanted.
+    /// </summary>
+    private EnqueueResult EnqueueAction(IAction action, object? args, DateTimeOffset now)
     {
+        ActionSlot slot = ActionSlot;
+        if (slot.InFlight)
+        {
+            _runtime.Metrics.CountDuplicate();
+            Log.ActionDuplicate(_runtime.ActionsLogger, Path, action.Kind);
+            return EnqueueResult.Duplicate;
+        }
+
+        if (now.UtcTicks < slot.RetryNotBefore)
+        {
+            _runtime.Metrics.CountBackoffDeferred();
+            return EnqueueResult.BackoffDeferred;
+        }
+
         var context = new ActionContext
         {
             Worker = Identity,
@@ -377,12 +406,17 @@ public sealed partial class SupervisorNode
             Time = _runtime.Time,
             Logger = _runtime.ActionsLogger,
         };
-        if (!_runtime.Executor.TryEnqueue(ActionSlot, action, in context))
+        if (!_runtime.Executor.TryEnqueue(slot, action, in context))
         {
-            // Not lost: the state is unchanged, so the next evaluation emits the action again.
+            // Not lost: the state is unchanged, so the next evaluation emits the action again. No backoff is charged.
             _runtime.Metrics.ActionQueueFull.Add(1);
             _runtime.ReportQueueFull(Path, action.Kind);
+            return EnqueueResult.QueueFull;
         }
+
+        slot.InFlightSince = now.UtcTicks;
+        slot.EmittedDuringShutdown = ShutdownRequested;
+        return EnqueueResult.Enqueued;
     }
 
     /// <summary>Applies one action completion from the executor (tick thread, start of the tick).</summary>
@@ -395,11 +429,30 @@ public sealed partial class SupervisorNode
             return;
         }
 
+        long completedAt = completion.CompletedAt;
+        slot.AppendHistory(new ActionHistoryEntry(
+            completion.Kind, completion.Outcome, completion.Error?.Message, slot.InFlightSince, completedAt, completion.Duration));
         slot.InFlight = false;
         slot.InFlightKind = null;
+        slot.InFlightSince = 0;
+        slot.LastKind = completion.Kind;
         slot.LastOutcome = completion.Outcome;
         slot.LastError = completion.Error?.Message;
-        slot.GateSequence = _worker is not null && _worker.TryGetObservation(out _, out long sequence) ? sequence : 0;
+        slot.LastCompletedAt = completedAt;
+        slot.GateCompletedAt = completedAt;
+        if (completion.Outcome == ActionOutcome.Success)
+        {
+            slot.ConsecutiveFailures = 0;
+            slot.RetryNotBefore = 0;
+        }
+        else if (ActionBackoff.IsFailure(completion.Outcome))
+        {
+            RuntimeOptions options = _runtime.Options;
+            int failures = ++slot.ConsecutiveFailures;
+            slot.RetryNotBefore = ActionBackoff.RetryNotBefore(
+                completedAt, failures, options.ActionBackoffBase, options.ActionBackoffMax, options.ActionBackoffJitter!.Value, _runtime.BackoffRandom);
+        }
+
         if (_collector is { State: Collection.CollectorState.Running })
         {
             _runtime.Scheduler.RequestCollection(_collector);
@@ -443,8 +496,10 @@ public sealed partial class SupervisorNode
         {
             slot.RequestCancel();
             slot.Generation++;
+            slot.LastKind = slot.InFlightKind;
             slot.InFlight = false;
             slot.InFlightKind = null;
+            slot.InFlightSince = 0;
             slot.LastOutcome = Execution.ActionOutcome.Cancelled;
         }
     }
@@ -482,7 +537,8 @@ public sealed partial class SupervisorNode
         _collectorRestarts = 0;
         _nextRestartAllowedAt = DateTimeOffset.MinValue;
         _stateEnteredAt = now;
-        ActionSlot.GateSequence = -1;
+        ActionSlot.GateCompletedAt = 0;
+        ActionSlot.SeenCollectedAt = 0;
         _runtime.Metrics.NodeRestarts.Add(1, new KeyValuePair<string, object?>("reason", "signal"));
         Log.NodeRestart(_runtime.TreeLogger, Path, reason);
         _runtime.MarkStatusDirty();

@@ -77,6 +77,7 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
         Scheduler = scheduler ?? new LoopObservationScheduler(_time, _loggers.Supervision);
         CollectorEnvironment = new CollectorEnvironment(_time, Options.ObservationTimeout, Options.FailureLogInterval, _loggers.Supervision, Metrics);
         _executor = CreateExecutor();
+        BackoffRandom = Options.ActionBackoffSeed is { } seed ? new Random(seed) : new Random();
 
         DateTimeOffset now = _time.GetUtcNow();
         var rootIdentity = new Identity("", "", RootWorkerType, "");
@@ -158,6 +159,9 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
     internal long GlobalsVersion => _globalsVersion;
 
     internal EdgeMetrics Metrics { get; }
+
+    /// <summary>The action backoff jitter generator (tick thread only, so an unsynchronized instance suffices).</summary>
+    internal Random BackoffRandom { get; }
 
     internal IObservationScheduler Scheduler { get; }
 

@@ -86,11 +86,11 @@ internal sealed class WorkerHandle<TObserved, TDesired> : WorkerHandle
         return true;
     }
 
-    public override EvaluateResult Evaluate(DateTimeOffset now, ChildrenView children)
+    public override EvaluateResult Evaluate(DateTimeOffset now, ChildrenView children, in Execution.ActionStatus action)
     {
         IState<TObserved, TDesired> current = _current!; // Initialize ran at creation; the node never evaluates before it.
         Observation<TObserved> observation = Volatile.Read(ref _slot)!; // the freshness gate passed only with an observation.
-        var snapshot = new Snapshot<TObserved, TDesired>(Identity, observation, _desired!, children, now);
+        var snapshot = new Snapshot<TObserved, TDesired>(Identity, observation, _desired!, children, now, in action);
         Transition<TObserved, TDesired> t = current.Next(in snapshot);
 
         IState<TObserved, TDesired>? next = t.NextState;
@@ -120,7 +120,7 @@ internal sealed class WorkerHandle<TObserved, TDesired> : WorkerHandle
 
         _current = next;
         Reason = t.Reason ?? "";
-        return new EvaluateResult(transitioned, current.Name, next.Name, t.Signal, t.Action, snapshot.Desired);
+        return new EvaluateResult(transitioned, current.Name, next.Name, t.Signal, t.Action, snapshot.Desired, observation.CollectedAt);
     }
 
     public override async ValueTask<CollectOutcome> CollectAsync(

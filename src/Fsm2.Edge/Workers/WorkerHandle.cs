@@ -58,7 +58,7 @@ internal abstract class WorkerHandle : IWorkerHandle
 
     /// <summary>Evaluates the current state and applies the resulting state change.</summary>
     /// <exception cref="InvariantViolationException">The transition breaks a rule of the worker model; nothing applied.</exception>
-    public abstract EvaluateResult Evaluate(DateTimeOffset now, ChildrenView children);
+    public abstract EvaluateResult Evaluate(DateTimeOffset now, ChildrenView children, in Execution.ActionStatus action);
 
     /// <summary>Collector side: collects once and publishes the result unless the collector generation moved on.</summary>
     public abstract ValueTask<CollectOutcome> CollectAsync(Collector collector, long generation, DateTimeOffset startedAt, CancellationToken cancellationToken);
@@ -76,14 +76,18 @@ internal abstract class WorkerHandle : IWorkerHandle
 /// <summary>What a derive call produced, untyped.</summary>
 internal readonly record struct DeriveResult(string? State, IReadOnlyList<ChildSpec>? Children, object Derived);
 
-/// <summary>What an evaluation decided, after the state change was applied.</summary>
+/// <summary>
+/// What an evaluation decided, after the state change was applied. <see cref="ObservedAt"/> is the CollectedAt of the
+/// observation Next actually saw (the slot may change between the gate check and Next), for gate 1.
+/// </summary>
 internal readonly record struct EvaluateResult(
     bool Transitioned,
     string From,
     string To,
     Signal Signal,
     IAction? Action,
-    object? ActionArgs);
+    object? ActionArgs,
+    DateTimeOffset ObservedAt);
 
 /// <summary>The result of one collection attempt.</summary>
 internal enum CollectOutcome

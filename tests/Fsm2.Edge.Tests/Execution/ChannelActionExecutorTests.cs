@@ -70,9 +70,9 @@ public sealed class ChannelActionExecutorTests
 
     [Fact]
     [Trait("spec", "C-09")]
-    public async Task C09_ActionInFlight_AtMostOnePerWorkerAndNoEvaluation()
+    public async Task C09_ActionInFlight_AtMostOnePerWorkerAndNextOnlyOnNewerObservations()
     {
-        // arrange: the action blocks until released; the data stays fresh while ticks pass.
+        // arrange: the action blocks until released; each 1 s step brings a newer observation (40-actions §8 gate 1).
         var action = new TestAction { Block = true };
         LambdaState state = TryingTo(action);
         await using Harness harness = CreateWithWorker(state);
@@ -82,8 +82,9 @@ public sealed class ChannelActionExecutorTests
         // act
         harness.AdvanceAndStep(TimeSpan.FromSeconds(1), ticks: 5);
 
-        // assert
-        Assert.Equal(1, state.Calls);
+        // assert: Next ran once per newer observation, and every action it returned meanwhile was a Duplicate.
+        Assert.Equal(6, state.Calls);
+        Assert.Equal(5, harness.Runtime.Metrics.DuplicatesSuppressed);
         Assert.Equal(1, action.Starts);
         Assert.Equal(1, action.MaxConcurrent);
         Assert.Equal(1, harness.Node("w").ActionSlot.Generation);
@@ -117,7 +118,9 @@ public sealed class ChannelActionExecutorTests
         int callsWithoutNewerObservation = state.Calls;
         Assert.True(node.Worker!.TryGetObservation(out _, out long sequenceAtCompletion));
 
-        // The completion requested an immediate collection: the next collection yields a newer observation.
+        // The completion requested an immediate collection. On the fake clock a collection at the completion's
+        // instant is not newer (gate 2 compares CollectedAt with the completion stamp), so the clock moves first.
+        harness.Time.Advance(TimeSpan.FromMilliseconds(1));
         int collections = harness.Scheduler.RunDue();
         harness.Runtime.TickOnce();
 
@@ -203,7 +206,7 @@ public sealed class ChannelActionExecutorTests
                 return !node.ActionSlot.InFlight;
             },
             "the completion to reach the tick");
-        harness.Step(3);
+        harness.AdvanceAndStep(TimeSpan.FromSeconds(1), ticks: 3); // newer observations open gate 2
 
         // assert
         Assert.Equal(ActionOutcome.Error, node.ActionSlot.LastOutcome);

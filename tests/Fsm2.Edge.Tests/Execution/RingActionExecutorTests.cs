@@ -796,6 +796,9 @@ public sealed class RingActionExecutorTests : ActionExecutorContractTests
 
         void Tick()
         {
+            // Gate 2 compares CollectedAt with the completion stamp on the fake clock: an observation collected at the
+            // same fake instant as the completion is not newer, so the clock moves before each collection.
+            time.Advance(TimeSpan.FromMilliseconds(100));
             scheduler.CollectAll();
             runtime.TickOnce();
         }
