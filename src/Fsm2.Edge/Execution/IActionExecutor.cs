@@ -14,6 +14,15 @@ internal interface IActionExecutor : IAsyncDisposable
     /// <summary>Actions enqueued whose completion has not been handed back yet (queued or running). Any thread.</summary>
     int Outstanding { get; }
 
+    /// <summary>Ring occupancy: actions queued and not yet taken by an action thread (0 when not tracked). Any thread.</summary>
+    int QueueDepth => 0;
+
+    /// <summary>Threads executing an action, never above the live thread count (0 when not tracked). Any thread.</summary>
+    int BusyThreads => 0;
+
+    /// <summary>Threads captured by abandoned synchronous actions (0 when not tracked). Any thread.</summary>
+    int LeakedThreads => 0;
+
     /// <summary>Starts the action threads.</summary>
     void Start();
 

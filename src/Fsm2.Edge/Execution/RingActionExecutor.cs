@@ -122,6 +122,8 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             thread.TimeoutTimer = _time.CreateTimer(static s => ((ActionThread)s!).OnTimeout(), thread, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             _threads[i] = thread;
         }
+
+        metrics.AttachExecutor(this);
     }
 
     /// <inheritdoc/>
@@ -139,8 +141,12 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
     /// <summary>Ring occupancy: actions queued and not yet taken by an action thread. Any thread.</summary>
     public int QueueDepth => _requests.Count;
 
-    /// <summary>Threads executing an action right now; never above the thread count. Any thread.</summary>
-    public int BusyThreads => Volatile.Read(ref _busy);
+    /// <summary>Threads executing an action right now; never above the live thread count. Any thread.</summary>
+    /// <remarks>
+    /// Clamped: an exiting thread decrements <c>_alive</c> after its last action, but a reader between two unrelated
+    /// Interlocked updates could otherwise see busy above alive for an instant.
+    /// </remarks>
+    public int BusyThreads => Math.Min(Volatile.Read(ref _busy), Volatile.Read(ref _alive));
 
     /// <summary>Enqueues refused because the ring was full. Tick-thread affinity.</summary>
     public long QueueFullRefusals => _queueFullRefusals;

@@ -46,7 +46,31 @@ internal sealed class EdgeMetrics : IDisposable
         // increments a long, and a listener reads it on its own collection schedule.
         _meter.CreateObservableCounter("fsm2_action_duplicates_suppressed_total", () => Volatile.Read(ref _duplicatesSuppressed), description: "Actions not enqueued because the worker already had one in flight.");
         _meter.CreateObservableCounter("fsm2_action_backoff_deferred_total", () => Volatile.Read(ref _backoffDeferred), description: "Actions not enqueued because the worker was in its failure backoff.");
+        ActionStuck = _meter.CreateCounter<long>("fsm2_action_stuck_total", description: "Actions still running at twice their timeout.");
+        ActionAbandoned = _meter.CreateCounter<long>("fsm2_action_abandoned_total", description: "Actions given up on at three times their timeout.");
+
+        // The executor's gauges read its shared counters on the listener's schedule; before an executor is attached
+        // (or for an executor without them) they read 0.
+        ActionQueueDepth = _meter.CreateObservableGauge("fsm2_action_queue_depth", () => Volatile.Read(ref _executor)?.QueueDepth ?? 0, description: "Actions queued and not yet taken by an action thread.");
+        ActionInFlight = _meter.CreateObservableGauge("fsm2_action_inflight", () => (int)Volatile.Read(ref _actionsInFlight), description: "Workers with an action queued or running.");
+        ActionThreadsBusy = _meter.CreateObservableGauge("fsm2_action_threads_busy", () => Volatile.Read(ref _executor)?.BusyThreads ?? 0, description: "Action threads executing an action.");
+        ActionThreadsLeaked = _meter.CreateObservableGauge("fsm2_action_threads_leaked", () => Volatile.Read(ref _executor)?.LeakedThreads ?? 0, description: "Action threads captured by abandoned actions that block synchronously.");
     }
+
+    // Set once by the executor's constructor; read by the gauge callbacks on any thread.
+    private Execution.IActionExecutor? _executor;
+
+    // Owner: tick thread (writes); the inflight gauge reads it from any thread.
+    private long _actionsInFlight;
+
+    /// <summary>Executor constructor: the source of the queue-depth and thread gauges.</summary>
+    public void AttachExecutor(Execution.IActionExecutor executor) => Volatile.Write(ref _executor, executor);
+
+    /// <summary>Workers with an action queued or running, as the tick counts them.</summary>
+    public long ActionsInFlight => Volatile.Read(ref _actionsInFlight);
+
+    /// <summary>Tick thread: a worker's in-flight mark was set (+1) or cleared (−1).</summary>
+    public void AdjustInFlight(int delta) => Volatile.Write(ref _actionsInFlight, _actionsInFlight + delta);
 
     // Owner: tick thread (writes); observable callbacks read them from any thread.
     private long _duplicatesSuppressed;
@@ -113,6 +137,18 @@ internal sealed class EdgeMetrics : IDisposable
     public Counter<long> ActionShutdownAbandoned { get; }
 
     public Histogram<double> ActionQueueWait { get; }
+
+    public Counter<long> ActionStuck { get; }
+
+    public Counter<long> ActionAbandoned { get; }
+
+    public ObservableGauge<int> ActionQueueDepth { get; }
+
+    public ObservableGauge<int> ActionInFlight { get; }
+
+    public ObservableGauge<int> ActionThreadsBusy { get; }
+
+    public ObservableGauge<int> ActionThreadsLeaked { get; }
 
     public void RecordObservation(string result) => Observations.Add(1, new KeyValuePair<string, object?>("result", result));
 

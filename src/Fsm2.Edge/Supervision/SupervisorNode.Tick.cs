@@ -416,6 +416,7 @@ public sealed partial class SupervisorNode
 
         slot.InFlightSince = now.UtcTicks;
         slot.EmittedDuringShutdown = ShutdownRequested;
+        _runtime.Metrics.AdjustInFlight(1);
         return EnqueueResult.Enqueued;
     }
 
@@ -432,6 +433,7 @@ public sealed partial class SupervisorNode
         long completedAt = completion.CompletedAt;
         slot.AppendHistory(new ActionHistoryEntry(
             completion.Kind, completion.Outcome, completion.Error?.Message, slot.InFlightSince, completedAt, completion.Duration));
+        _runtime.Metrics.AdjustInFlight(-1);
         slot.InFlight = false;
         slot.InFlightKind = null;
         slot.InFlightSince = 0;
@@ -495,6 +497,7 @@ public sealed partial class SupervisorNode
         if (slot.InFlight)
         {
             slot.RequestCancel();
+            _runtime.Metrics.AdjustInFlight(-1);
             slot.Generation++;
             slot.LastKind = slot.InFlightKind;
             slot.InFlight = false;
