@@ -55,6 +55,9 @@ internal sealed class ActionSlot
     // Owner: tick thread. UTC ticks of the in-flight action's enqueue.
     public long InFlightSince { get; set; }
 
+    // Owner: tick thread. The generation whose action_stuck warning was logged, so it is logged once per action.
+    public long StuckWarnedGeneration { get; set; }
+
     // Owner: tick thread. Whether the in-flight action was emitted while the worker was shutting down.
     public bool EmittedDuringShutdown { get; set; }
 

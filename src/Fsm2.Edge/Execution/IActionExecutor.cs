@@ -41,6 +41,17 @@ internal interface IActionExecutor : IAsyncDisposable
     {
     }
 
+    /// <summary>
+    /// Tick thread: the next action being executed at or after <paramref name="cursor"/> (start at 0), for the stuck
+    /// scan of 40-actions §10. Executors that cannot report their running actions return <see langword="false"/>, and
+    /// their actions are then never declared stuck or abandoned.
+    /// </summary>
+    bool TryGetRunning(ref int cursor, out RunningAction running)
+    {
+        running = default;
+        return false;
+    }
+
     /// <summary>Tick thread: takes one completion, if any.</summary>
     bool TryDequeueCompletion(out ActionCompletion completion);
 

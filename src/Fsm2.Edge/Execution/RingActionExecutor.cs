@@ -270,6 +270,42 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// PERF: walks the N action threads (at most N actions run at once) with volatile reads and no lock: 0 B. The
+    /// envelope's Slot, Generation, Kind and Timeout are tick-written and stable while it is rented, and the ticket
+    /// match proves the thread's envelope index still names that rental (envelopes return to the free stack only on
+    /// this thread). An abandoned execution keeps being reported until it ends; its generation no longer matches the
+    /// slot's, so the caller skips it.
+    /// </remarks>
+    public bool TryGetRunning(ref int cursor, out RunningAction running)
+    {
+        while (cursor < _threads.Length)
+        {
+            ActionThread thread = _threads[cursor++];
+            int index = Volatile.Read(ref thread.RunningEnvelope);
+            long ticket = Volatile.Read(ref thread.RunningTicket);
+            if (index < 0 || ticket == 0)
+            {
+                continue;
+            }
+
+            Envelope envelope = _envelopes[index];
+            long started = Volatile.Read(ref envelope.StartedAt);
+            if (envelope.Ticket != ticket || started == 0 || envelope.Slot is not { } slot)
+            {
+                // Between rentals, or claimed but not started yet (a cancelled discard never starts).
+                continue;
+            }
+
+            running = new RunningAction(slot, envelope.Generation, envelope.Kind!, started, envelope.Timeout);
+            return true;
+        }
+
+        running = default;
+        return false;
+    }
+
+    /// <inheritdoc/>
     /// <remarks>PERF: copies references out of the envelope and pushes its index back on the free stack: 0 B.</remarks>
     public bool TryDequeueCompletion(out ActionCompletion completion)
     {
@@ -544,7 +580,8 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             return;
         }
 
-        envelope.StartedAt = started;
+        // Volatile: the tick's stuck scan reads it while the action runs, not only after the completion publish.
+        Volatile.Write(ref envelope.StartedAt, started);
         _metrics.ActionQueueWait.Record(_time.GetElapsedTime(envelope.EnqueuedAt, started).TotalSeconds);
         Interlocked.Increment(ref _busy);
         CancellationTokenSource source = self.Source;
@@ -699,8 +736,10 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         // Shared: the action thread running it (-1 before it starts); written by that thread, read by the tick.
         public int ThreadIndex = -1;
 
-        // Written by the action thread before the completion publish (which orders them for the tick).
+        // Written by the action thread when the action starts (volatile: the stuck scan reads it while it runs).
         public long StartedAt;
+
+        // Written by the action thread before the completion publish (which orders them for the tick).
         public ActionOutcome Outcome;
         public Exception? Error;
         public TimeSpan Duration;

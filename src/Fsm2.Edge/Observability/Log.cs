@@ -107,6 +107,12 @@ internal static partial class Log
     [LoggerMessage(4006, LogLevel.Error, "action_cancel_failed node={Node} action={Action} error={Error}: a cancellation callback threw", EventName = "action_cancel_failed")]
     public static partial void ActionCancelFailed(ILogger logger, string node, string action, string error);
 
+    [LoggerMessage(4008, LogLevel.Warning, "action_stuck node={Node} action={Action} age_ms={AgeMs} timeout_ms={TimeoutMs}: still running at twice its timeout", EventName = "action_stuck")]
+    public static partial void ActionStuck(ILogger logger, string node, string action, double ageMs, double timeoutMs);
+
+    [LoggerMessage(4009, LogLevel.Error, "action_abandoned node={Node} action={Action} age_ms={AgeMs} timeout_ms={TimeoutMs}: still running at three times its timeout; its completion will be discarded", EventName = "action_abandoned")]
+    public static partial void ActionAbandoned(ILogger logger, string node, string action, double ageMs, double timeoutMs);
+
     [LoggerMessage(4007, LogLevel.Trace, "action_duplicate node={Node} action={Action}: an action is already in flight", EventName = "action_duplicate")]
     public static partial void ActionDuplicate(ILogger logger, string node, string action);
 }

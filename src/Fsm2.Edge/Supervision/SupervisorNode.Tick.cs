@@ -437,22 +437,32 @@ public sealed partial class SupervisorNode
         slot.InFlight = false;
         slot.InFlightKind = null;
         slot.InFlightSince = 0;
-        slot.LastKind = completion.Kind;
-        slot.LastOutcome = completion.Outcome;
-        slot.LastError = completion.Error?.Message;
-        slot.LastCompletedAt = completedAt;
-        slot.GateCompletedAt = completedAt;
-        if (completion.Outcome == ActionOutcome.Success)
+        RecordResult(completion.Kind, completion.Outcome, completion.Error?.Message, completedAt);
+    }
+
+    /// <summary>
+    /// Accepted result or abandonment: last result, gate 2 armed with <paramref name="stamp"/>, backoff (§11), and a
+    /// collection request so the action's effect is observed soon.
+    /// </summary>
+    private void RecordResult(string kind, ActionOutcome outcome, string? error, long stamp)
+    {
+        ActionSlot slot = ActionSlot;
+        slot.LastKind = kind;
+        slot.LastOutcome = outcome;
+        slot.LastError = error;
+        slot.LastCompletedAt = stamp;
+        slot.GateCompletedAt = stamp;
+        if (outcome == ActionOutcome.Success)
         {
             slot.ConsecutiveFailures = 0;
             slot.RetryNotBefore = 0;
         }
-        else if (ActionBackoff.IsFailure(completion.Outcome))
+        else if (ActionBackoff.IsFailure(outcome))
         {
             RuntimeOptions options = _runtime.Options;
             int failures = ++slot.ConsecutiveFailures;
             slot.RetryNotBefore = ActionBackoff.RetryNotBefore(
-                completedAt, failures, options.ActionBackoffBase, options.ActionBackoffMax, options.ActionBackoffJitter!.Value, _runtime.BackoffRandom);
+                stamp, failures, options.ActionBackoffBase, options.ActionBackoffMax, options.ActionBackoffJitter!.Value, _runtime.BackoffRandom);
         }
 
         if (_collector is { State: Collection.CollectorState.Running })
@@ -460,6 +470,52 @@ public sealed partial class SupervisorNode
             _runtime.Scheduler.RequestCollection(_collector);
         }
     }
+
+    /// <summary>
+    /// 40-actions §10, tick thread: the in-flight action of this worker has run for <paramref name="age"/>. At 2T it
+    /// is reported stuck (once); at 3T it is abandoned, so the worker is no longer held by an action that ignores its
+    /// token. Thresholds compare ticks by division, so a timeout of "never" (about 49 days) cannot overflow.
+    /// </summary>
+    internal void SuperviseRunningAction(in RunningAction running, TimeSpan age, DateTimeOffset now)
+    {
+        ActionSlot slot = ActionSlot;
+        long timeout = running.Timeout.Ticks;
+        if (age.Ticks / 2 < timeout)
+        {
+            return;
+        }
+
+        KeyValuePair<string, object?> typeTag = new("worker_type", WorkerType);
+        KeyValuePair<string, object?> actionTag = new("action", running.Kind);
+        if (slot.StuckWarnedGeneration != running.Generation)
+        {
+            slot.StuckWarnedGeneration = running.Generation;
+            _runtime.Metrics.ActionStuck.Add(1, typeTag, actionTag);
+            Log.ActionStuck(_runtime.ActionsLogger, Path, running.Kind, age.TotalMilliseconds, running.Timeout.TotalMilliseconds);
+        }
+
+        if (age.Ticks / 3 < timeout)
+        {
+            return;
+        }
+
+        // The execution goes on (its thread is not ours to stop); a new generation makes its completion late, so it is
+        // discarded and its envelope returns to the pool when it ends.
+        long stamp = now.UtcTicks;
+        slot.AppendHistory(new ActionHistoryEntry(running.Kind, ActionOutcome.Abandoned, AbandonedError, slot.InFlightSince, stamp, age));
+        _runtime.Metrics.AdjustInFlight(-1);
+        slot.Generation++;
+        slot.InFlight = false;
+        slot.InFlightKind = null;
+        slot.InFlightSince = 0;
+        RecordResult(running.Kind, ActionOutcome.Abandoned, AbandonedError, stamp);
+        _runtime.Metrics.ActionAbandoned.Add(1, typeTag, actionTag);
+        _runtime.Metrics.ActionDuration.Record(age.TotalSeconds, new KeyValuePair<string, object?>("outcome", ActionOutcome.Abandoned.ToTag()));
+        Log.ActionAbandoned(_runtime.ActionsLogger, Path, running.Kind, age.TotalMilliseconds, running.Timeout.TotalMilliseconds);
+    }
+
+    // The error text of an abandoned action: a constant, so abandoning formats nothing for ActionStatus.
+    private const string AbandonedError = "abandoned: still running at three times its timeout";
 
     /// <summary>§2.8: the worker instance is done; no further Next, its action is cancelled, its collector stopped.</summary>
     private void ProcessNeedsRemoval(DateTimeOffset now)

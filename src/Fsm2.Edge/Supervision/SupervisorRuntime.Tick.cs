@@ -143,6 +143,7 @@ public sealed partial class SupervisorRuntime
         DateTimeOffset now = _time.GetUtcNow();
         ApplyCommands(now);
         DrainCompletions();
+        ScanRunningActions(now);
         _root.Tick(now, cancellationToken);
 
         // 40-actions §4: at most one parked action thread is woken per tick, after the tick's last enqueue.
@@ -202,6 +203,33 @@ public sealed partial class SupervisorRuntime
             {
                 node.ApplyCompletion(in completion);
             }
+        }
+    }
+
+    /// <summary>
+    /// 40-actions §10: the stuck scan, after the drain so an action that just ended is never declared stuck. Only the
+    /// executor's running actions are visited (at most N); ages are on the runtime clock's timestamps.
+    /// </summary>
+    /// <remarks>PERF: struct copies and integer compares; logging and counting happen only at 2T and 3T: 0 B.</remarks>
+    private void ScanRunningActions(DateTimeOffset now)
+    {
+        int cursor = 0;
+        long timestamp = 0;
+        while (_executor.TryGetRunning(ref cursor, out RunningAction running))
+        {
+            ActionSlot slot = running.Slot;
+            if (!slot.InFlight || slot.Generation != running.Generation || slot.Owner is not SupervisorNode node)
+            {
+                // Already abandoned or cancelled: its completion will be late, and it is no longer this worker's concern.
+                continue;
+            }
+
+            if (timestamp == 0)
+            {
+                timestamp = _time.GetTimestamp();
+            }
+
+            node.SuperviseRunningAction(in running, _time.GetElapsedTime(running.StartedAt, timestamp), now);
         }
     }
 
