@@ -52,6 +52,14 @@ internal interface IActionExecutor : IAsyncDisposable
         return false;
     }
 
+    /// <summary>
+    /// Tick thread: the worker gave up on <paramref name="running"/> at 3T (40-actions §10). The executor decides
+    /// what happens to the thread that still executes it; it must not block and must not start threads here.
+    /// </summary>
+    void OnAbandoned(in RunningAction running)
+    {
+    }
+
     /// <summary>Tick thread: takes one completion, if any.</summary>
     bool TryDequeueCompletion(out ActionCompletion completion);
 

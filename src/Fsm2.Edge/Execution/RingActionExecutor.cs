@@ -14,7 +14,7 @@ namespace Fsm2.Edge.Execution;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Sizing: C request cells, E = C + N + leak budget envelopes (so actions abandoned by a future stuck scan cannot
+/// Sizing: C request cells, E = C + N + leak budget envelopes (so actions abandoned by the stuck scan cannot
 /// starve the pool at once), and a completion ring of E rounded up to a power of two, which therefore can never be
 /// full: at most E envelopes exist, and each is published at most once per rental.
 /// </para>
@@ -44,7 +44,11 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
     private readonly ActionRing<int> _requests;
     private readonly ActionRing<int> _completions;
     private readonly Envelope[] _envelopes;
-    private readonly ActionThread[] _threads;
+    // N states from the constructor, then room for LeakBudget replacements; a slot is reused once its thread exited.
+    private readonly ActionThread?[] _threads;
+    private readonly int _threadCount;
+    private readonly int _leakBudget;
+    private readonly Lock _poolLock = new();
     private readonly TimeProvider _time;
     private readonly TimeSpan _defaultTimeout;
     private readonly ILogger _logger;
@@ -80,6 +84,13 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
     private int _alive;
     private int _started;
 
+    // Shared (Interlocked): threads captured by an abandoned synchronous call (40-actions §10).
+    private int _leaked;
+
+    // Diagnostics for tests: the managed thread id that last started a replacement, and how many were started.
+    private int _replacementStarter;
+    private int _replacementsStarted;
+
     // Owner: _stopLock. StopAsync is idempotent: the runtime's shutdown and its DisposeAsync both call it.
     private Task<int>? _stopTask;
 
@@ -104,6 +115,8 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
 
         // 40-actions §10: the leak budget defaults to max(1, N/2) threads captured by synchronous hangs.
         int leakBudget = Math.Max(1, threads / 2);
+        _leakBudget = leakBudget;
+        _threadCount = threads;
         int envelopeCount = capacity + threads + leakBudget;
         _completions = new ActionRing<int>((int)BitOperations.RoundUpToPowerOf2((uint)envelopeCount), int.MaxValue);
         _envelopes = new Envelope[envelopeCount];
@@ -115,12 +128,10 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         }
 
         _freeCount = envelopeCount;
-        _threads = new ActionThread[threads];
+        _threads = new ActionThread[threads + leakBudget];
         for (int i = 0; i < threads; i++)
         {
-            var thread = new ActionThread(i, NewTokenSource());
-            thread.TimeoutTimer = _time.CreateTimer(static s => ((ActionThread)s!).OnTimeout(), thread, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            _threads[i] = thread;
+            _threads[i] = NewThreadState(i);
         }
 
         metrics.AttachExecutor(this);
@@ -148,6 +159,21 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
     /// </remarks>
     public int BusyThreads => Math.Min(Volatile.Read(ref _busy), Volatile.Read(ref _alive));
 
+    /// <summary>Threads captured by abandoned synchronous calls; goes down when such a call returns. Any thread.</summary>
+    public int LeakedThreads => Volatile.Read(ref _leaked);
+
+    /// <summary>Action threads alive (N, plus replacements whose captured thread has not exited yet). Any thread.</summary>
+    public int LiveThreads => Volatile.Read(ref _alive);
+
+    /// <summary>The leak budget: at most this many replacement threads are started for captured ones.</summary>
+    public int LeakBudget => _leakBudget;
+
+    /// <summary>Diagnostics: the managed thread id that started the latest replacement thread, 0 when none.</summary>
+    internal int ReplacementStarterThreadId => Volatile.Read(ref _replacementStarter);
+
+    /// <summary>Diagnostics: replacement threads started so far.</summary>
+    internal int ReplacementsStarted => Volatile.Read(ref _replacementsStarted);
+
     /// <summary>Enqueues refused because the ring was full. Tick-thread affinity.</summary>
     public long QueueFullRefusals => _queueFullRefusals;
 
@@ -168,20 +194,147 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             return;
         }
 
-        Volatile.Write(ref _alive, _threads.Length);
-        foreach (ActionThread state in _threads)
+        Volatile.Write(ref _alive, _threadCount);
+        for (int i = 0; i < _threadCount; i++)
         {
-            var thread = new Thread(static s =>
-            {
-                var (executor, actionThread) = ((RingActionExecutor, ActionThread))s!;
-                executor.RunActionThread(actionThread);
-            })
-            {
-                IsBackground = true,
-                Name = $"fsm2-action-{state.Index}",
-            };
-            thread.Start((this, state));
+            StartThread(_threads[i]!); // the constructor filled the first N slots.
         }
+    }
+
+    private void StartThread(ActionThread state)
+    {
+        var thread = new Thread(static s =>
+        {
+            var (executor, actionThread) = ((RingActionExecutor, ActionThread))s!;
+            executor.RunActionThread(actionThread);
+        })
+        {
+            IsBackground = true,
+            Name = $"fsm2-action-{state.Index}",
+        };
+        thread.Start((this, state));
+    }
+
+    private ActionThread NewThreadState(int index)
+    {
+        var thread = new ActionThread(index, NewTokenSource());
+        thread.TimeoutTimer = _time.CreateTimer(static s => ((ActionThread)s!).OnTimeout(), thread, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        return thread;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Abandonment path only, never steady state. If the abandoned action still holds its thread inside
+    /// <c>ExecuteAsync</c> (or the wait for its task), that thread is captured: it is marked leaked and, while the
+    /// leak budget allows, a replacement thread is started from the thread pool, never on the tick thread. With the
+    /// budget spent, <c>action_pool_degraded</c> is logged and the pool keeps working with the threads it has.
+    /// </remarks>
+    public void OnAbandoned(in RunningAction running)
+    {
+        if ((uint)running.Thread >= (uint)_threads.Length || _threads[running.Thread] is not { } thread)
+        {
+            return;
+        }
+
+        bool replace;
+        int leaked;
+        lock (thread.Gate)
+        {
+            if (thread.RunningTicket != running.Ticket || thread.Captured)
+            {
+                // It ended meanwhile: its completion is merely late and the thread is back in the ring.
+                return;
+            }
+
+            // Counted, and the replacement's place in _alive reserved, before the thread can see Captured: when the
+            // call returns at once, the thread then always finds the pool above N and exits instead of staying on as
+            // an (N+1)th thread next to its replacement.
+            leaked = Interlocked.Increment(ref _leaked);
+            replace = leaked <= _leakBudget && Volatile.Read(ref _stopped) == 0;
+            if (replace)
+            {
+                Interlocked.Increment(ref _alive);
+            }
+
+            thread.Captured = true;
+        }
+
+        if (replace)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static executor => executor.StartReplacement(), this, preferLocal: false);
+            return;
+        }
+
+        Log.ActionPoolDegraded(_logger, leaked, _leakBudget, _threadCount);
+    }
+
+    /// <summary>Thread pool: starts one replacement thread in a slot no live thread uses.</summary>
+    private void StartReplacement()
+    {
+        ActionThread? state = null;
+        lock (_poolLock)
+        {
+            if (Volatile.Read(ref _stopped) != 0)
+            {
+                ReleaseAliveReservation();
+                return;
+            }
+
+            for (int i = 0; i < _threads.Length; i++)
+            {
+                ActionThread? existing = _threads[i];
+                if (existing is null || existing.Exited)
+                {
+                    // A fresh state (own token source and timer): the old one may still be referenced by a canceller.
+                    existing?.TimeoutTimer?.Dispose();
+                    state = NewThreadState(i);
+                    Volatile.Write(ref _threads[i], state);
+                    break;
+                }
+            }
+
+            if (state is null)
+            {
+                // Cannot happen while live threads stay within N + budget; no replacement rather than an exception.
+                ReleaseAliveReservation();
+                return;
+            }
+        }
+
+        Volatile.Write(ref _replacementStarter, Environment.CurrentManagedThreadId);
+        Interlocked.Increment(ref _replacementsStarted);
+        StartThread(state);
+    }
+
+    /// <summary>A replacement that will not start gives back the place OnAbandoned reserved for it.</summary>
+    private void ReleaseAliveReservation()
+    {
+        if (Interlocked.Decrement(ref _alive) == 0)
+        {
+            _allExited.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// A captured thread whose call returned: it is no longer leaked, and it exits if the pool is above N (its
+    /// replacement took its place). Returns whether the thread must exit; its <c>_alive</c> slot is then released.
+    /// </summary>
+    private bool ReleaseCaptured()
+    {
+        Interlocked.Decrement(ref _leaked);
+        int alive = Volatile.Read(ref _alive);
+        while (alive > _threadCount)
+        {
+            int seen = Interlocked.CompareExchange(ref _alive, alive - 1, alive);
+            if (seen == alive)
+            {
+                return true;
+            }
+
+            alive = seen;
+        }
+
+        return false;
     }
 
     /// <inheritdoc/>
@@ -281,7 +434,12 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
     {
         while (cursor < _threads.Length)
         {
-            ActionThread thread = _threads[cursor++];
+            int threadIndex = cursor++;
+            if (Volatile.Read(ref _threads[threadIndex]) is not { } thread)
+            {
+                continue;
+            }
+
             int index = Volatile.Read(ref thread.RunningEnvelope);
             long ticket = Volatile.Read(ref thread.RunningTicket);
             if (index < 0 || ticket == 0)
@@ -297,7 +455,7 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
                 continue;
             }
 
-            running = new RunningAction(slot, envelope.Generation, envelope.Kind!, started, envelope.Timeout);
+            running = new RunningAction(slot, envelope.Generation, envelope.Kind!, started, envelope.Timeout, threadIndex, ticket);
             return true;
         }
 
@@ -360,7 +518,11 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             return;
         }
 
-        ActionThread thread = _threads[threadIndex];
+        if (Volatile.Read(ref _threads[threadIndex]) is not { } thread)
+        {
+            return;
+        }
+
         CancellationTokenSource? source = null;
         lock (thread.Gate)
         {
@@ -387,9 +549,12 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
     public async ValueTask DisposeAsync()
     {
         await StopAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
-        foreach (ActionThread thread in _threads)
+        lock (_poolLock)
         {
-            thread.TimeoutTimer?.Dispose();
+            foreach (ActionThread? thread in _threads)
+            {
+                thread?.TimeoutTimer?.Dispose();
+            }
         }
     }
 
@@ -400,7 +565,10 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         DiscardQueued();
         for (int i = 0; i < _threads.Length; i++)
         {
-            CancelRunning(_threads[i]);
+            if (Volatile.Read(ref _threads[i]) is { } thread)
+            {
+                CancelRunning(thread);
+            }
         }
 
         if (Volatile.Read(ref _started) == 0)
@@ -419,8 +587,13 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         {
             int abandoned = 0;
             long now = _time.GetTimestamp();
-            foreach (ActionThread thread in _threads)
+            foreach (ActionThread? thread in _threads)
             {
+                if (thread is null)
+                {
+                    continue;
+                }
+
                 lock (thread.Gate)
                 {
                     if (thread.RunningTicket != 0 && thread.RunningEnvelope >= 0)
@@ -462,7 +635,13 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
                         WakeOne();
                     }
 
-                    Execute(self, index);
+                    if (Execute(self, index))
+                    {
+                        // A captured thread whose replacement took its place: _alive was already released for it.
+                        self.Exited = true;
+                        return;
+                    }
+
                     continue;
                 }
 
@@ -490,7 +669,15 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         }
         finally
         {
-            if (Interlocked.Decrement(ref _alive) == 0)
+            if (!self.Exited)
+            {
+                self.Exited = true;
+                if (Interlocked.Decrement(ref _alive) == 0)
+                {
+                    _allExited.TrySetResult();
+                }
+            }
+            else if (Volatile.Read(ref _alive) == 0)
             {
                 _allExited.TrySetResult();
             }
@@ -551,7 +738,8 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         }
     }
 
-    private void Execute(ActionThread self, int index)
+    /// <returns>Whether this thread was captured by the action and must now exit (40-actions §10).</returns>
+    private bool Execute(ActionThread self, int index)
     {
         Envelope envelope = _envelopes[index];
         long ticket = envelope.Ticket;
@@ -577,7 +765,7 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
 
             // Discarded before it started (§12.2, §12.3): started stamp 0, never executed.
             Publish(index, ActionOutcome.Cancelled, null, TimeSpan.Zero);
-            return;
+            return false;
         }
 
         // Volatile: the tick's stuck scan reads it while the action runs, not only after the completion publish.
@@ -632,6 +820,7 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
 
         self.TimeoutTimer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         bool replace;
+        bool captured;
         lock (self.Gate)
         {
             self.ArmedTicket = 0;
@@ -639,6 +828,8 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             self.RunningEnvelope = -1;
             replace = self.CancelPending || source.IsCancellationRequested;
             self.CancelPending = false;
+            captured = self.Captured;
+            self.Captured = false;
         }
 
         // A cancelled source is replaced, never reused (§10); a canceller that captured it may still call Cancel on it,
@@ -649,7 +840,10 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         }
 
         Interlocked.Decrement(ref _busy);
+
+        // The completion of a captured call is posted like any other; the tick discards it as late.
         Publish(index, outcome, error, _time.GetElapsedTime(started));
+        return captured && ReleaseCaptured();
     }
 
     /// <summary>Action thread (or StopAsync): writes the result into the envelope and hands it back to the tick.</summary>
@@ -772,6 +966,12 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         public int RunningEnvelope = -1;
         public long StartedAt;
         public bool CancelPending;
+
+        // Set by the tick when the running action was abandoned while it held this thread; cleared when it returns.
+        public bool Captured;
+
+        // Set by the thread itself when it leaves its loop; its slot may then be reused by a replacement.
+        public volatile bool Exited;
 
         // Owner: the action thread (replaced only by it); read by cancellers under Gate.
         public CancellationTokenSource Source = source;

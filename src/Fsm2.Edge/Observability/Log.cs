@@ -113,6 +113,9 @@ internal static partial class Log
     [LoggerMessage(4009, LogLevel.Error, "action_abandoned node={Node} action={Action} age_ms={AgeMs} timeout_ms={TimeoutMs}: still running at three times its timeout; its completion will be discarded", EventName = "action_abandoned")]
     public static partial void ActionAbandoned(ILogger logger, string node, string action, double ageMs, double timeoutMs);
 
+    [LoggerMessage(4010, LogLevel.Critical, "action_pool_degraded leaked={Leaked} budget={Budget} threads={Threads}: the leak budget is spent; no replacement thread is started", EventName = "action_pool_degraded")]
+    public static partial void ActionPoolDegraded(ILogger logger, int leaked, int budget, int threads);
+
     [LoggerMessage(4007, LogLevel.Trace, "action_duplicate node={Node} action={Action}: an action is already in flight", EventName = "action_duplicate")]
     public static partial void ActionDuplicate(ILogger logger, string node, string action);
 }

@@ -512,6 +512,7 @@ public sealed partial class SupervisorNode
         _runtime.Metrics.ActionAbandoned.Add(1, typeTag, actionTag);
         _runtime.Metrics.ActionDuration.Record(age.TotalSeconds, new KeyValuePair<string, object?>("outcome", ActionOutcome.Abandoned.ToTag()));
         Log.ActionAbandoned(_runtime.ActionsLogger, Path, running.Kind, age.TotalMilliseconds, running.Timeout.TotalMilliseconds);
+        _runtime.Executor.OnAbandoned(in running);
     }
 
     // The error text of an abandoned action: a constant, so abandoning formats nothing for ActionStatus.
