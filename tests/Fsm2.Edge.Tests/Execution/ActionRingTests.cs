@@ -91,15 +91,16 @@ public sealed class ActionRingTests
     }
 
     [Fact]
-    public void OneProducerFourConsumers_EveryItemDeliveredExactlyOnce()
+    [Trait("spec", "A-10")]
+    public void A10_OneProducerEightConsumers_TenMillionItemsEachDequeuedExactlyOnce()
     {
-        // arrange
-        const int Items = 1_000_000;
-        var ring = new ActionRing<int>(256);
+        // arrange: numbered items; a torn or duplicated item shows up as a count other than 1.
+        const int Items = 10_000_000;
+        var ring = new ActionRing<int>(1024);
         int[] seen = new int[Items];
         int consumed = 0;
         bool producerDone = false;
-        var consumers = new Thread[4];
+        var consumers = new Thread[8];
         for (int c = 0; c < consumers.Length; c++)
         {
             consumers[c] = new Thread(() =>
