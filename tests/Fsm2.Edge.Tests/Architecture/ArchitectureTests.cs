@@ -13,6 +13,7 @@ public sealed partial class ArchitectureTests
     [
         typeof(SupervisorRuntime).Assembly,
         typeof(SyntheticWorker).Assembly,
+        typeof(Fsm2.Edge.Testing.Actions.ActionIdempotency).Assembly,
     ];
 
     [Fact]
