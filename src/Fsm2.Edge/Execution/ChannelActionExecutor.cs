@@ -222,7 +222,8 @@ internal sealed class ChannelActionExecutor : IActionExecutor
         }
         catch (Exception ex)
         {
-            outcome = ActionOutcome.Error;
+            // 40-actions §2: a Bug-class exception (30-supervision §9.2) is a Panic, every other one an Error.
+            outcome = Health.ExceptionClassifier.Classify(ex) == Health.PanicClass.Bug ? ActionOutcome.Panic : ActionOutcome.Error;
             error = ex;
         }
         finally
@@ -245,7 +246,7 @@ internal sealed class ChannelActionExecutor : IActionExecutor
             _metrics.ActionCancelled.Add(1);
         }
 
-        if (outcome is ActionOutcome.Error or ActionOutcome.Timeout)
+        if (outcome is ActionOutcome.Error or ActionOutcome.Panic or ActionOutcome.Timeout)
         {
             Log.ActionFailed(_logger, request.Slot.WorkerId, request.Action.Kind, outcome.ToString(), error?.Message ?? "");
         }

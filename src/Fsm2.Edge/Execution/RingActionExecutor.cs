@@ -812,9 +812,9 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         }
         catch (Exception ex)
         {
-            // Contained: the thread survives. Classification into Error and Panic (30-supervision §9.2) is not done
-            // here yet; every other exception is an Error.
-            outcome = ActionOutcome.Error;
+            // Contained: the thread survives.
+            // 40-actions §2: a Bug-class exception (30-supervision §9.2) is a Panic, every other one an Error.
+            outcome = Health.ExceptionClassifier.Classify(ex) == Health.PanicClass.Bug ? ActionOutcome.Panic : ActionOutcome.Error;
             error = ex;
         }
 
@@ -861,7 +861,7 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             _metrics.ActionTimeouts.Add(1);
         }
 
-        if (outcome is ActionOutcome.Error or ActionOutcome.Timeout)
+        if (outcome is ActionOutcome.Error or ActionOutcome.Panic or ActionOutcome.Timeout)
         {
             Log.ActionFailed(_logger, envelope.Slot!.WorkerId, envelope.Kind!, outcome.ToString(), error?.Message ?? "");
         }

@@ -321,7 +321,7 @@ public sealed class ActionGateAndBackoffTests
     public async Task A24_Completion_DrainedBeforeNextAndVisibleInActionStatus()
     {
         // arrange: the state records the ActionStatus each Next sees.
-        var action = new TestAction("flaky") { Throws = new InvalidOperationException("port busy") };
+        var action = new TestAction("flaky") { Throws = new IOException("port busy") };
         var seen = new List<ActionStatus>();
         var state = new LambdaState("acting", (self, in s) =>
         {
@@ -464,7 +464,7 @@ public sealed class ActionGateAndBackoffTests
             int run = Interlocked.Increment(ref _runs);
             if (run <= failFirst)
             {
-                throw new InvalidOperationException($"failure {run}");
+                throw new IOException($"failure {run}");
             }
 
             if (run >= blockFrom)

@@ -187,7 +187,7 @@ public sealed class ChannelActionExecutorTests
     public async Task TickOnce_ActionThrows_ErrorRecordedWithWorkerIdAndTickGoesOn()
     {
         // arrange: "w" runs a failing action, sibling "s" is idle.
-        var action = new TestAction("flaky") { Throws = new InvalidOperationException("port busy") };
+        var action = new TestAction("flaky") { Throws = new IOException("port busy") };
         LambdaState state = TryingTo(action);
         LambdaState siblingState = TestStates.NewIdle("sibling-idle");
         await using var harness = new Harness();

@@ -34,7 +34,7 @@ public sealed class RingActionExecutorMetricsTests
         await using var executor = new RingActionExecutor(16, 1, TimeSpan.FromSeconds(30), time, NullLogger.Instance, metrics);
         executor.Start();
         var ok = new RecordingAction();
-        var throwing = new ThrowingAction(() => new InvalidOperationException("no"));
+        var throwing = new ThrowingAction(() => new IOException("no"));
         var cooperative = new CooperativeAction(TimeSpan.FromSeconds(1));
         var hang = new HangingAction();
 

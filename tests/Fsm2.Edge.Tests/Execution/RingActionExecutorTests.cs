@@ -224,12 +224,12 @@ public abstract class ActionExecutorContractTests
         Assert.True(Enqueue(executor, NewSlot("ok"), normal, time));
         List<ActionCompletion> completions = DrainUntil(executor, 6);
 
-        // assert: Error for now; the Panic classification of Bug exceptions belongs to the supervision issue.
+        // assert: InvalidOperationException is Bug-class (30-supervision §9.2), so each outcome is Panic.
         ActionCompletion[] failed = completions.Where(c => c.Slot.WorkerId != "ok").ToArray();
         Assert.Equal(5, failed.Length);
         Assert.All(failed, c =>
         {
-            Assert.Equal(ActionOutcome.Error, c.Outcome);
+            Assert.Equal(ActionOutcome.Panic, c.Outcome);
             Assert.IsType<InvalidOperationException>(c.Error);
             Assert.Equal("broken invariant", c.Error!.Message);
         });
