@@ -1,11 +1,25 @@
 using BenchmarkDotNet.Running;
+using Fsm2.Edge.Benchmarks.Execution;
 
 namespace Fsm2.Edge.Benchmarks;
 
 /// <summary>Entry point: <c>dotnet run -c Release --no-build --project perf/Fsm2.Edge.Benchmarks -- --filter '*'</c>.</summary>
 public static class Program
 {
-    /// <summary>Runs the benchmarks selected on the command line.</summary>
-    /// <param name="args">BenchmarkDotNet arguments (<c>--filter</c>, <c>--job</c>, <c>--artifacts</c> ...).</param>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <summary>
+    /// Runs the benchmarks selected on the command line, or with <c>--latency [--samples N]</c> the executor latency
+    /// measurement (<see cref="ExecutorLatency"/>), which prints a markdown table.
+    /// </summary>
+    /// <param name="args">BenchmarkDotNet arguments (<c>--filter</c>, <c>--job</c>, <c>--artifacts</c> ...), or <c>--latency</c>.</param>
+    /// <returns>The process exit code.</returns>
+    public static int Main(string[] args)
+    {
+        if (args.Contains("--latency"))
+        {
+            return ExecutorLatency.Run(args);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }
