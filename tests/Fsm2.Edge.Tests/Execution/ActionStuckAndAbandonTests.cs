@@ -81,7 +81,9 @@ public sealed class ActionStuckAndAbandonTests
                 Assert.Equal(deferredBefore + 1, harness.Runtime.Metrics.BackoffDeferred);
                 Assert.Equal(1, action.Starts);
                 harness.AdvanceAndStep(s_half);
-                Wait.Until(() => action.Completed == 1, "the retry to complete");
+                // Completed counts inside ExecuteAsync, before the action thread publishes the completion; the
+                // executor's outstanding count drops only after publishing, so wait on that (run 1 stays outstanding).
+                Wait.Until(() => action.Completed == 1 && harness.Runtime.OutstandingActions == 1, "the retry's completion to be published");
                 harness.Runtime.TickOnce();
 
                 // assert 3: the retry succeeded with a new generation while run 1 still holds its thread.
