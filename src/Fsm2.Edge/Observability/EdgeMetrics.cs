@@ -6,7 +6,7 @@ namespace Fsm2.Edge.Observability;
 /// The runtime's instruments (<c>fsm2_*</c>, System.Diagnostics.Metrics). With no listener attached, recording is a
 /// cheap no-op that allocates nothing; tags are string constants, so nothing is boxed either.
 /// </summary>
-internal sealed class EdgeMetrics : IDisposable
+internal sealed partial class EdgeMetrics : IDisposable
 {
     /// <summary>The meter name listeners subscribe to.</summary>
     public const string MeterName = "Fsm2.Edge";
