@@ -227,10 +227,34 @@ Task("Bootstrap")
         }
     });
 
+Task("LatencyChecks")
+    .Description("Runs the wall-clock acceptance checks of the executor (A-37); prints 'check: PASS|FAIL' lines.")
+    .IsDependentOn("BenchSmoke")
+    .Does(() =>
+    {
+        // The benchmark project is built by BenchSmoke. The program prints its own check lines and exits 1 on a failure.
+        Deferrable("LatencyChecks", () =>
+        {
+            var exitCode = StartProcess("dotnet", new ProcessSettings
+            {
+                Arguments = new ProcessArgumentBuilder()
+                    .Append("run").Append("-c").Append("Release").Append("--no-build")
+                    .Append("--project").AppendQuoted(BenchmarkProject)
+                    .Append("--").Append("--checks"),
+                EnvironmentVariables = dotnetEnvironment,
+            });
+            if (exitCode != 0)
+            {
+                throw new CakeException($"latency checks exited with {exitCode}");
+            }
+        });
+    });
+
 Task("CI")
-    .Description("Test and BenchSmoke; fails at the end if either failed.")
+    .Description("Test, BenchSmoke and LatencyChecks; fails at the end if any failed.")
     .IsDependentOn("Test")
     .IsDependentOn("BenchSmoke")
+    .IsDependentOn("LatencyChecks")
     .Does(() =>
     {
         if (deferredFailures.Count > 0)

@@ -7,8 +7,9 @@ namespace Fsm2.Edge.Benchmarks;
 public static class Program
 {
     /// <summary>
-    /// Runs the benchmarks selected on the command line, or with <c>--latency [--samples N]</c> the executor latency
-    /// measurement (<see cref="ExecutorLatency"/>), which prints a markdown table.
+    /// Runs the benchmarks selected on the command line; with <c>--latency [--samples N]</c> the executor latency
+    /// measurement (<see cref="ExecutorLatency"/>), which prints markdown tables; with <c>--checks</c> the wall-clock
+    /// acceptance checks (<see cref="ExecutorChecks"/>), which print <c>check: PASS|FAIL</c> lines for CI.
     /// </summary>
     /// <param name="args">BenchmarkDotNet arguments (<c>--filter</c>, <c>--job</c>, <c>--artifacts</c> ...), or <c>--latency</c>.</param>
     /// <returns>The process exit code.</returns>
@@ -17,6 +18,11 @@ public static class Program
         if (args.Contains("--latency"))
         {
             return ExecutorLatency.Run(args);
+        }
+
+        if (args.Contains("--checks"))
+        {
+            return ExecutorChecks.Run();
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -46,7 +46,7 @@ public class ExecutorBenchmarks
     private ActionContext[] _contexts = [];
 
     /// <summary>Action threads.</summary>
-    [Params(1, 2, 4)]
+    [Params(1, 2, 4, 8)]
     public int Threads { get; set; }
 
     [GlobalSetup(Target = nameof(RingEnqueueAndDrain))]

@@ -53,7 +53,7 @@ public class RingBenchmarks
     private int _value;
 
     /// <summary>Consumer threads for the hand-off category (the pair methods ignore it and run for 1 only).</summary>
-    [Params(1, 2, 4)]
+    [Params(1, 2, 4, 8)]
     public int Consumers { get; set; }
 
     [GlobalSetup(Targets = [nameof(EnqueueDequeuePair), nameof(ChannelWriteReadPair)])]

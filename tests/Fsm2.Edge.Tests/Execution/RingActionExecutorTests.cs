@@ -516,6 +516,7 @@ public sealed class RingActionExecutorTests : ActionExecutorContractTests
 
     [Fact]
     [Trait("spec", "A-01")]
+    [Trait("spec", "A-36")]
     public async Task A01_TryEnqueue_100000SteadyStateEnqueues_TickThreadAllocates0Bytes()
     {
         // arrange: 64 workers whose actions complete synchronously; this thread is the tick.
@@ -555,12 +556,18 @@ public sealed class RingActionExecutorTests : ActionExecutorContractTests
 
         // act
         long before = GC.GetAllocatedBytesForCurrentThread();
+        action.StartMeasuring();
         int enqueued = RunTicks(100_000);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Wait.Until(() => executor.Outstanding == 0, "the last actions to complete");
+        action.StopMeasuring();
 
-        // assert
+        // assert: the tick thread allocated nothing, and (A-36's third bullet, on the system clock the runtime uses in
+        // production) neither did the action threads between one action and the next.
         Assert.Equal(100_000, enqueued);
         Assert.Equal(0, allocated);
+        Assert.True(action.MeasuredGaps > 50_000, $"only {action.MeasuredGaps} action-thread gaps were measured");
+        Assert.Equal(0, action.AllocatedBetweenActions);
     }
 
     [Fact]
@@ -817,13 +824,15 @@ public sealed class RingActionExecutorTests : ActionExecutorContractTests
             Tick();
         }
 
-
         long allocated = runtime.TickThreadAllocatedBytes - before;
+        Wait.Until(() => runtime.OutstandingActions == 0, "the last actions to complete");
 
-        // assert: plenty of actions went through the measured ticks, and the ticks allocated nothing.
+        // assert: plenty of actions went through the measured ticks, and the ticks allocated nothing. (A-36's third
+        // bullet, 0 B per action on the action threads, is asserted on the system clock by
+        // A01_TryEnqueue_100000SteadyStateEnqueues_TickThreadAllocates0Bytes: here the action threads re-arm their
+        // timeout timers on FakeTimeProvider, whose timers allocate on every Change.)
         Assert.True(action.Runs - runsBefore > 10_000, $"only {action.Runs - runsBefore} actions ran");
         Assert.Equal(0, allocated);
-        Wait.Until(() => runtime.OutstandingActions == 0, "the last actions to complete");
     }
 
     // 1,000 workers and 2,000 measured ticks, as A-36 states (about 2 s: each tick also collects 1,000 observations
@@ -840,18 +849,55 @@ public sealed class RingActionExecutorTests : ActionExecutorContractTests
         return new WeakReference(fresh);
     }
 
-    /// <summary>Completes synchronously and allocates nothing.</summary>
+    /// <summary>
+    /// Completes synchronously and allocates nothing. While measuring, it adds up what its action thread allocated
+    /// between the end of one of its runs and the start of the next on that thread: the executor's own per-action work.
+    /// </summary>
     private sealed class SyncAction : IAction
     {
+        // Per action thread: the allocation count when this action last returned on it (-1: not yet, or reset).
+        [ThreadStatic]
+        private static long t_allocatedAtReturn;
+
+        [ThreadStatic]
+        private static int t_epoch;
+
         private long _runs;
+        private int _measuring;
+        private int _epoch = 1;
+        private long _allocatedBetweenActions;
+        private long _measuredGaps;
 
         public string Kind => "sync";
 
         public long Runs => Interlocked.Read(ref _runs);
 
+        public long AllocatedBetweenActions => Interlocked.Read(ref _allocatedBetweenActions);
+
+        public long MeasuredGaps => Interlocked.Read(ref _measuredGaps);
+
+        // A new epoch makes every thread start a fresh gap, so no gap spans the switch.
+        public void StartMeasuring()
+        {
+            Interlocked.Increment(ref _epoch);
+            Volatile.Write(ref _measuring, 1);
+        }
+
+        public void StopMeasuring() => Volatile.Write(ref _measuring, 0);
+
         public ValueTask ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
         {
+            long atStart = GC.GetAllocatedBytesForCurrentThread();
+            int epoch = Volatile.Read(ref _epoch);
+            if (Volatile.Read(ref _measuring) != 0 && t_epoch == epoch)
+            {
+                Interlocked.Add(ref _allocatedBetweenActions, atStart - t_allocatedAtReturn);
+                Interlocked.Increment(ref _measuredGaps);
+            }
+
             Interlocked.Increment(ref _runs);
+            t_epoch = epoch;
+            t_allocatedAtReturn = GC.GetAllocatedBytesForCurrentThread();
             return default;
         }
     }
