@@ -99,6 +99,9 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     /// <summary>The options the broker runs with.</summary>
     public EmbeddedBrokerOptions Options => _options;
 
+    // For tests: the instruments this broker records into.
+    internal MqttMetrics Metrics => _metrics;
+
     // For tests that need the server's interception points (for example to refuse a subscription).
     internal MqttServer? Server => Volatile.Read(ref _server);
 
