@@ -66,14 +66,30 @@ public sealed partial class MqttRoundTripProbe
         MqttClientConnectResult result;
         try
         {
+            // The previous connection's teardown must be over before MQTTnet accepts a connect; it normally is.
+            await Volatile.Read(ref _connectionClosed).Task.WaitAsync(linked.Token).ConfigureAwait(false);
+            var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _connectionClosed, closed);
             result = await _client.ConnectAsync(_clientOptions, linked.Token).ConfigureAwait(false);
+            if (!_client.IsConnected)
+            {
+                // No connection came up, so no DisconnectedAsync will follow for it.
+                closed.TrySetResult();
+            }
         }
         catch (Exception ex) when (ex is OperationCanceledException or MqttCommunicationException or IOException
             or System.Net.Sockets.SocketException or InvalidOperationException)
         {
-            // InvalidOperationException: MQTTnet refuses a connect while its previous connection is still being torn down;
-            // the next run tries again.
+            // InvalidOperationException: MQTTnet refuses a connect while a connection is still being torn down (the wait
+            // above covers the usual case); the next run tries again.
             Log.MqttConnectFailed(_logger, ClientId, _endpointText, ex.GetBaseException().Message);
+            if (!_client.IsConnected)
+            {
+                // A failed connect ends in MQTTnet's teardown too, but it may not raise DisconnectedAsync for a
+                // connection that never came up; never let the next run wait for an event that will not come.
+                _ = Volatile.Read(ref _connectionClosed).TrySetResult();
+            }
+
             return ProbeOutcome.Disconnected;
         }
 
@@ -242,6 +258,7 @@ public sealed partial class MqttRoundTripProbe
             Log.MqttDisconnected(_logger, ClientId, _endpointText, e.Reason.ToString());
         }
 
+        _ = Volatile.Read(ref _connectionClosed).TrySetResult();
         return Task.CompletedTask;
     }
 }

@@ -71,6 +71,11 @@ public sealed partial class MqttRoundTripProbe : IInfrastructureProbe, IAsyncDis
     // Written by the receive callback (MQTTnet thread); read by the status property.
     private long _lateEchoes;
 
+    // Completed when MQTTnet has finished tearing down the current connection (its DisconnectedAsync event); replaced at
+    // every successful connect. MQTTnet reports IsConnected = false as soon as a loss is noticed but refuses a new
+    // connect until that teardown is over, so a run waits for it (within its connect deadline) instead of failing fast.
+    private TaskCompletionSource _connectionClosed = CompletedClosed();
+
     // The run publishes the echo it waits for here; the receive callback completes it. Null between runs.
     private PendingEcho? _pending;
     private int _disposed;
@@ -200,6 +205,13 @@ public sealed partial class MqttRoundTripProbe : IInfrastructureProbe, IAsyncDis
         _client.DisconnectedAsync -= OnDisconnectedAsync;
         _client.Dispose();
         _metrics.Dispose();
+    }
+
+    private static TaskCompletionSource CompletedClosed()
+    {
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        closed.SetResult();
+        return closed;
     }
 
     /// <summary>The echo one run waits for; completed by the receive callback with the receive stamp.</summary>
