@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using Fsm2.Edge.Tests.TestSupport;
 using Xunit.Sdk;
 
-namespace Fsm2.Edge.Tests.TestSupport;
+namespace Fsm2.Edge.Mqtt.Tests.TestSupport;
 
 /// <summary>
 /// Proves the mosquitto fixture against the real broker. The MQTT handshake is spoken by hand over a TcpClient
-/// (MQTT 3.1.1 CONNECT and CONNACK), so this test project needs no MQTT library.
+/// (MQTT 3.1.1 CONNECT and CONNACK), so the fixture is proven independently of the MQTT library under test.
 /// </summary>
 public sealed class MosquittoBrokerTests
 {

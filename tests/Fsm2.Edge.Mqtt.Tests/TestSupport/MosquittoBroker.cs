@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Fsm2.Edge.Tests.TestSupport;
+namespace Fsm2.Edge.Mqtt.Tests.TestSupport;
 
 /// <summary>
 /// A real mosquitto broker (the Debian package) listening on a free loopback port, for integration tests.
@@ -54,16 +54,30 @@ public sealed class MosquittoBroker : IDisposable
     private readonly StringBuilder _log = new();
     private Process? _process;
 
-    private MosquittoBroker(string binaryPath, int port, TimeSpan startTimeout)
+    private MosquittoBroker(string binaryPath, int port, TimeSpan startTimeout, string? acl)
     {
         _binaryPath = binaryPath;
         _startTimeout = startTimeout;
         Port = port;
         _directory = Directory.CreateTempSubdirectory("fsm2-mosquitto-").FullName;
         _configPath = Path.Combine(_directory, "mosquitto.conf");
-        File.WriteAllText(
-            _configPath,
-            $"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n");
+        string config = $"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n";
+        if (acl is not null)
+        {
+            // As root, mosquitto drops to the 'mosquitto' user, which must still read the ACL file: the temporary
+            // directory is created private (0700), so open it for reading.
+            string aclPath = Path.Combine(_directory, "acl");
+            File.WriteAllText(aclPath, acl);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                    | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+                File.SetUnixFileMode(aclPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+            config += $"acl_file {aclPath}\n";
+        }
+
+        File.WriteAllText(_configPath, config);
     }
 
     /// <summary>The loopback address the broker listens on.</summary>
@@ -98,10 +112,11 @@ public sealed class MosquittoBroker : IDisposable
     /// <param name="binary">A command name looked up on PATH and in the sbin directories, or a path.</param>
     /// <param name="isCi">Whether a missing binary fails rather than skips; <see cref="IsCi"/> when null.</param>
     /// <param name="startTimeout">How long to wait for the broker to listen.</param>
+    /// <param name="acl">The content of a mosquitto ACL file to enforce (<c>acl_file</c>), or null for full access.</param>
     /// <exception cref="InvalidOperationException">The binary is missing under CI, or the broker did not start.</exception>
     /// <exception cref="TimeoutException">The broker did not listen within the timeout.</exception>
     /// <exception cref="Xunit.Sdk.SkipException">The binary is missing outside CI: the calling test is skipped.</exception>
-    public static MosquittoBroker Start(string binary = DefaultBinary, bool? isCi = null, TimeSpan? startTimeout = null)
+    public static MosquittoBroker Start(string binary = DefaultBinary, bool? isCi = null, TimeSpan? startTimeout = null, string? acl = null)
     {
         string? binaryPath = ResolveBinary(binary);
         if (binaryPath is null)
@@ -118,7 +133,7 @@ public sealed class MosquittoBroker : IDisposable
 
         for (int attempt = 1; ; attempt++)
         {
-            var broker = new MosquittoBroker(binaryPath, FreeLoopbackPort(), startTimeout ?? s_defaultStartTimeout);
+            var broker = new MosquittoBroker(binaryPath, FreeLoopbackPort(), startTimeout ?? s_defaultStartTimeout, acl);
             try
             {
                 broker.Launch();
