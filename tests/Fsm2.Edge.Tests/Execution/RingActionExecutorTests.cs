@@ -566,8 +566,13 @@ public sealed class RingActionExecutorTests : ActionExecutorContractTests
         // production) neither did the action threads between one action and the next.
         Assert.Equal(100_000, enqueued);
         Assert.Equal(0, allocated);
+        // Per action means amortized: the first time an action thread blocks on a contended lock or parks, the runtime
+        // may lazily create that thread's wait event (a few hundred bytes, once per thread). Anything allocated per
+        // action would show as at least one object per gap, i.e. megabytes here.
         Assert.True(action.MeasuredGaps > 50_000, $"only {action.MeasuredGaps} action-thread gaps were measured");
-        Assert.Equal(0, action.AllocatedBetweenActions);
+        Assert.True(
+            action.AllocatedBetweenActions < 1_024,
+            $"action threads allocated {action.AllocatedBetweenActions} B over {action.MeasuredGaps} actions");
     }
 
     [Fact]
