@@ -286,8 +286,9 @@ public sealed class FreshnessTests
         Assert.Single(harness.Events("collector_escalated"), r => r.Node() == "w" && r.Level == LogLevel.Error);
         Assert.Equal(callsBefore, state.Calls);
 
-        // The shutdown path runs on the old observation (shutdown bypass); the node stays declared, worker-less.
-        harness.AdvanceAndStep(s_second, ticks: 3);
+        // The shutdown path runs on the old observation (shutdown bypass); the node stays declared, worker-less, until
+        // the root's restart schedule re-creates it at its first failed trial one second later (30-supervision §6).
+        harness.AdvanceAndStep(s_second);
         Assert.True(state.Calls > callsBefore);
         Assert.True(node.WorkerDone);
         Assert.Equal(NodeLifecycle.Active, node.Lifecycle);
