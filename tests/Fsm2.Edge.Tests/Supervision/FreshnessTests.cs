@@ -92,6 +92,7 @@ public sealed class FreshnessTests
 
     [Fact]
     [Trait("spec", "C-22")]
+    [Trait("spec", "S-33")]
     public async Task C22_ObservationAgedExactlyStaleThreshold_PausesWithoutRestart()
     {
         // arrange: no further collections run; the one observation ages with the clock.
@@ -138,6 +139,7 @@ public sealed class FreshnessTests
 
     [Fact]
     [Trait("spec", "C-23")]
+    [Trait("spec", "S-36")]
     public async Task C23_ChildCreatedThisTickWithoutObservation_NotEvaluatedAndViewShowsInitialState()
     {
         // arrange: "p" runs; its child's collection never completes.
@@ -212,6 +214,7 @@ public sealed class FreshnessTests
 
     [Fact]
     [Trait("spec", "C-25")]
+    [Trait("spec", "S-34")]
     public async Task C25_NoDataAfterFirstRestart_RestartsFollowTheLinearBackoff()
     {
         // arrange: restart 1 at t.
