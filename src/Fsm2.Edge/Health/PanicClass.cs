@@ -45,3 +45,14 @@ public class ConfigException : Exception
     {
     }
 }
+
+/// <summary>Metric and log tag values of <see cref="PanicClass"/> (cached strings, so tagging allocates nothing).</summary>
+internal static class PanicClassTags
+{
+    public static string ToTag(this PanicClass panicClass) => panicClass switch
+    {
+        PanicClass.Transient => "transient",
+        PanicClass.Config => "config",
+        _ => "bug",
+    };
+}

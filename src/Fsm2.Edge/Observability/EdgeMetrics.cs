@@ -55,6 +55,17 @@ internal sealed partial class EdgeMetrics : IDisposable
         ActionInFlight = _meter.CreateObservableGauge("fsm2_action_inflight", () => (int)Volatile.Read(ref _actionsInFlight), description: "Workers with an action queued or running.");
         ActionThreadsBusy = _meter.CreateObservableGauge("fsm2_action_threads_busy", () => Volatile.Read(ref _executor)?.BusyThreads ?? 0, description: "Action threads executing an action.");
         ActionThreadsLeaked = _meter.CreateObservableGauge("fsm2_action_threads_leaked", () => Volatile.Read(ref _executor)?.LeakedThreads ?? 0, description: "Action threads captured by abandoned actions that block synchronously.");
+        BreakerStateGauge = _meter.CreateObservableGauge("fsm2_breaker_state", ObserveBreakerStates, description: "Infrastructure breaker state per node: 0 Closed, 1 Open, 2 HalfOpen.");
+        BreakerOpened = _meter.CreateCounter<long>("fsm2_breaker_opened_total", description: "Infrastructure breakers that went from Closed to Open.");
+        BreakerTrials = _meter.CreateCounter<long>("fsm2_breaker_trials_total", description: "Breaker trials by result.");
+        BreakerRecoveries = _meter.CreateCounter<long>("fsm2_breaker_recoveries_total", description: "Breakers that closed after a healthy trial.");
+        BreakerOpenSeconds = _meter.CreateHistogram<double>("fsm2_breaker_open_seconds", "s", "Time from opening to closing of a breaker.");
+        BreakerEscalations = _meter.CreateCounter<long>("fsm2_breaker_escalations_total", description: "Breaker episodes that reached escalation_imminent.");
+        ChildRestarts = _meter.CreateCounter<long>("fsm2_child_restarts_total", description: "Children restarted by their parent's breaker.");
+        PanicBreakerOpened = _meter.CreateCounter<long>("fsm2_panic_breaker_opened_total", description: "Panic breaker openings.");
+        ProbeRoundTrip = _meter.CreateHistogram<double>("fsm2_probe_rtt_seconds", "s", "Round trip or connect time of successful probe runs.");
+        ProbeResults = _meter.CreateCounter<long>("fsm2_probe_results_total", description: "Probe runs by outcome.");
+        ProbeHealthyGauge = _meter.CreateObservableGauge("fsm2_probe_healthy", ObserveProbeHealth, description: "Probe verdict: 1 healthy, 0 unhealthy.");
     }
 
     // Set once by the executor's constructor; read by the gauge callbacks on any thread.

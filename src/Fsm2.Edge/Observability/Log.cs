@@ -14,8 +14,8 @@ internal static partial class Log
     [LoggerMessage(1002, LogLevel.Warning, "derive_failed node={Node} message={Message}", EventName = "derive_failed")]
     public static partial void DeriveFailed(ILogger logger, string node, string message, Exception? exception);
 
-    [LoggerMessage(1003, LogLevel.Error, "tick_panic node={Node} site={Site} exception={Message}", EventName = "tick_panic")]
-    public static partial void TickPanic(ILogger logger, string node, string site, string message, Exception exception);
+    [LoggerMessage(1003, LogLevel.Error, "tick_panic node={Node} site={Site} class={Class} type={Type} exception={Message}", EventName = "tick_panic")]
+    public static partial void TickPanic(ILogger logger, string node, string site, string @class, string type, string message, Exception exception);
 
     [LoggerMessage(1004, LogLevel.Warning, "observation_stale node={Node} age_ms={AgeMs}", EventName = "observation_stale")]
     public static partial void ObservationStale(ILogger logger, string node, double ageMs);

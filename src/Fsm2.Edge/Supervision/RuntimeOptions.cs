@@ -93,6 +93,57 @@ public sealed record RuntimeOptions
     /// <summary>Seed of the backoff jitter generator, for reproducible runs; <see langword="null"/> seeds randomly.</summary>
     public int? ActionBackoffSeed { get; init; }
 
+    /// <summary>Infrastructure breaker: delay before the first trial (30-supervision §5.3). Default 1 s; 0 &lt; base ≤ max.</summary>
+    public TimeSpan BreakerBaseDelay { get; init; }
+
+    /// <summary>Infrastructure breaker: cap of every trial delay, jitter included. Default 60 s.</summary>
+    public TimeSpan BreakerMaxDelay { get; init; }
+
+    /// <summary>
+    /// Infrastructure breaker: relative jitter J of trial delays, from 0 (none; tests) to below 1.
+    /// <see langword="null"/> takes the default 0.20.
+    /// </summary>
+    public double? BreakerJitter { get; init; }
+
+    /// <summary>
+    /// Infrastructure breaker: how long it must stay Closed before its attempt counter resets (§5.4).
+    /// <see langword="null"/> takes the default 60 s; zero is allowed (every close ends the episode at the next healthy tick).
+    /// </summary>
+    public TimeSpan? BreakerStabilityWindow { get; init; }
+
+    /// <summary>First attempt labelled <c>persistent_failure</c> (§5.6). Default 3; 1 ≤ this &lt; <see cref="EscalationAttempt"/>.</summary>
+    public int PersistentFailureAttempt { get; init; }
+
+    /// <summary>First attempt labelled <c>escalation_imminent</c> (§5.6). Default 5.</summary>
+    public int EscalationAttempt { get; init; }
+
+    /// <summary>
+    /// How long a collector-dead child may keep walking its shutdown states before its parent's failed trial restarts
+    /// it anyway (§7.1). <see langword="null"/> takes the default 10 s; zero restarts at the first failed trial.
+    /// </summary>
+    public TimeSpan? RestartGrace { get; init; }
+
+    /// <summary>Counted panics within <see cref="PanicWindow"/> that open a node's panic breaker (§9.3). Default 3; at least 1.</summary>
+    public int MaxPanics { get; init; }
+
+    /// <summary>The panic window (§9.3). Default 5 min.</summary>
+    public TimeSpan PanicWindow { get; init; }
+
+    /// <summary>Default probe interval for a <c>ProbeSpec</c> without one (§10.1). Default 2 s.</summary>
+    public TimeSpan ProbeInterval { get; init; }
+
+    /// <summary>Default probe run budget (§10.1). Default 1 s; must be below <see cref="ProbeInterval"/>.</summary>
+    public TimeSpan ProbeTimeout { get; init; }
+
+    /// <summary>Default consecutive misses that make a probe unhealthy (§10.1). Default 3; at least 1.</summary>
+    public int ProbeMissThreshold { get; init; }
+
+    /// <summary>
+    /// The runtime seed of the breaker and probe jitter generators (§5.3): each node's generator is seeded from it and a
+    /// stable hash of the node path. <see langword="null"/> seeds randomly (production); tests fix it.
+    /// </summary>
+    public ulong? SupervisionSeed { get; init; }
+
     /// <summary>Returns a copy with defaults applied, after validation.</summary>
     /// <returns>The resolved options.</returns>
     /// <exception cref="ArgumentException">A value is negative, or the timing relations do not hold; the message names the fields.</exception>
@@ -117,6 +168,17 @@ public sealed record RuntimeOptions
         RequireNonNegative(MaxHierarchyDepth, nameof(MaxHierarchyDepth));
         RequireNonNegative(ActionThreads, nameof(ActionThreads));
         RequireNonNegative(ActionQueueCapacity, nameof(ActionQueueCapacity));
+        RequireNonNegative(BreakerBaseDelay, nameof(BreakerBaseDelay));
+        RequireNonNegative(BreakerMaxDelay, nameof(BreakerMaxDelay));
+        RequireNonNegative(BreakerStabilityWindow ?? TimeSpan.Zero, nameof(BreakerStabilityWindow));
+        RequireNonNegative(PersistentFailureAttempt, nameof(PersistentFailureAttempt));
+        RequireNonNegative(EscalationAttempt, nameof(EscalationAttempt));
+        RequireNonNegative(RestartGrace ?? TimeSpan.Zero, nameof(RestartGrace));
+        RequireNonNegative(MaxPanics, nameof(MaxPanics));
+        RequireNonNegative(PanicWindow, nameof(PanicWindow));
+        RequireNonNegative(ProbeInterval, nameof(ProbeInterval));
+        RequireNonNegative(ProbeTimeout, nameof(ProbeTimeout));
+        RequireNonNegative(ProbeMissThreshold, nameof(ProbeMissThreshold));
 
         RuntimeOptions resolved = this with
         {
@@ -144,7 +206,23 @@ public sealed record RuntimeOptions
 
             // 1,024 slots: arbitrary; a power of two so the ring executor can take the same value.
             ActionQueueCapacity = ActionQueueCapacity == 0 ? 1024 : ActionQueueCapacity,
+
+            // 30-supervision §12: the defaults of the options table.
+            BreakerBaseDelay = Or(BreakerBaseDelay, TimeSpan.FromSeconds(1)),
+            BreakerMaxDelay = Or(BreakerMaxDelay, TimeSpan.FromSeconds(60)),
+            BreakerJitter = BreakerJitter ?? 0.20,
+            BreakerStabilityWindow = BreakerStabilityWindow ?? TimeSpan.FromSeconds(60),
+            PersistentFailureAttempt = PersistentFailureAttempt == 0 ? 3 : PersistentFailureAttempt,
+            EscalationAttempt = EscalationAttempt == 0 ? 5 : EscalationAttempt,
+            RestartGrace = RestartGrace ?? TimeSpan.FromSeconds(10),
+            MaxPanics = MaxPanics == 0 ? 3 : MaxPanics,
+            PanicWindow = Or(PanicWindow, TimeSpan.FromMinutes(5)),
+            ProbeInterval = Or(ProbeInterval, TimeSpan.FromSeconds(2)),
+            ProbeTimeout = Or(ProbeTimeout, TimeSpan.FromSeconds(1)),
+            ProbeMissThreshold = ProbeMissThreshold == 0 ? 3 : ProbeMissThreshold,
         };
+
+        resolved.ValidateSupervision();
 
         // 40-actions §4 and §17: the ring needs a power-of-two capacity; 256 threads is the spec's upper bound.
         if (resolved.ActionQueueCapacity < 16 || resolved.ActionQueueCapacity > 65_536 || !BitOperations.IsPow2(resolved.ActionQueueCapacity))
@@ -196,6 +274,59 @@ public sealed record RuntimeOptions
         }
 
         return resolved;
+    }
+
+    /// <summary>
+    /// Load-time warnings for timing relations that are legal but suspicious (30-supervision §8.1): they name both
+    /// fields. The runtime logs them as <c>options_warning</c> when it is constructed. Call on resolved options.
+    /// </summary>
+    /// <returns>The warnings; empty when there are none.</returns>
+    public IReadOnlyList<string> GetWarnings()
+    {
+        var warnings = new List<string>();
+        if (ObservationInterval >= StaleThreshold)
+        {
+            warnings.Add($"{nameof(ObservationInterval)} ({ObservationInterval}) is not below {nameof(StaleThreshold)} ({StaleThreshold}): "
+                + "workers pause between two collections");
+        }
+
+        if (TickInterval > ObservationInterval)
+        {
+            warnings.Add($"{nameof(TickInterval)} ({TickInterval}) is above {nameof(ObservationInterval)} ({ObservationInterval}): "
+                + "observations are collected faster than they are evaluated");
+        }
+
+        return warnings;
+    }
+
+    // 30-supervision §12: the validation column of the options table.
+    private void ValidateSupervision()
+    {
+        if (BreakerMaxDelay < BreakerBaseDelay)
+        {
+            throw new ArgumentException(
+                $"{nameof(BreakerMaxDelay)} ({BreakerMaxDelay}) must not be less than {nameof(BreakerBaseDelay)} ({BreakerBaseDelay})",
+                nameof(BreakerMaxDelay));
+        }
+
+        if (BreakerJitter is not (>= 0 and < 1))
+        {
+            throw new ArgumentException($"{nameof(BreakerJitter)} must be at least 0 and below 1 (was {BreakerJitter})", nameof(BreakerJitter));
+        }
+
+        if (EscalationAttempt <= PersistentFailureAttempt)
+        {
+            throw new ArgumentException(
+                $"{nameof(EscalationAttempt)} ({EscalationAttempt}) must be greater than {nameof(PersistentFailureAttempt)} ({PersistentFailureAttempt})",
+                nameof(EscalationAttempt));
+        }
+
+        if (ProbeTimeout >= ProbeInterval)
+        {
+            throw new ArgumentException(
+                $"{nameof(ProbeTimeout)} ({ProbeTimeout}) must be less than {nameof(ProbeInterval)} ({ProbeInterval})",
+                nameof(ProbeTimeout));
+        }
     }
 
     private static TimeSpan Or(TimeSpan value, TimeSpan fallback) => value == TimeSpan.Zero ? fallback : value;

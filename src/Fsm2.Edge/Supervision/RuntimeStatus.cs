@@ -49,4 +49,53 @@ public sealed record NodeStatus(
     bool ShutdownRequested,
     NodeError? LastError,
     IReadOnlyList<string> Children,
-    int CollectorRestartCount);
+    int CollectorRestartCount)
+{
+    /// <summary>The mode of the node's latest tick (30-supervision §4.1).</summary>
+    public Health.NodeMode Mode { get; init; }
+
+    /// <summary>While <see cref="Mode"/> is health-only: the path of the open node that froze it (itself when its own breaker is open).</summary>
+    public string? FrozenBy { get; init; }
+
+    /// <summary>The infrastructure breaker (30-supervision §12).</summary>
+    public BreakerStatus Breaker { get; init; } = BreakerStatus.Closed;
+
+    /// <summary>The panic breaker (30-supervision §9.3).</summary>
+    public PanicBreakerStatus PanicBreaker { get; init; } = PanicBreakerStatus.Closed;
+
+    /// <summary>Whether the collector escalated and the node waits for its parent's restart (30-supervision §8.3).</summary>
+    public bool CollectorDead { get; init; }
+
+    /// <summary>How often the node was restarted by its parent's breaker (30-supervision §7).</summary>
+    public int Restarts { get; init; }
+}
+
+/// <summary>The infrastructure breaker of one node in a <see cref="NodeStatus"/> (30-supervision §12).</summary>
+/// <param name="State">Closed or Open (HalfOpen is resolved within a tick).</param>
+/// <param name="Attempt">Failed evaluations of the current episode; 0 outside an episode.</param>
+/// <param name="Label">The escalation label while an episode lasts (<see cref="Health.EscalationLabels"/>), else <see langword="null"/>.</param>
+/// <param name="Causes">The sorted causes of the last failed evaluation while open, as <c>Kind(name)</c>; empty when closed.</param>
+/// <param name="NextTrialAt">While open: when the next trial is due (runtime clock).</param>
+/// <param name="NextTrialInMs">While open: milliseconds from the status's publication to the next trial.</param>
+/// <param name="OpenSince">While open: when the breaker opened.</param>
+public sealed record BreakerStatus(
+    Health.BreakerState State,
+    int Attempt,
+    string? Label,
+    IReadOnlyList<string> Causes,
+    DateTimeOffset? NextTrialAt,
+    double? NextTrialInMs,
+    DateTimeOffset? OpenSince)
+{
+    /// <summary>A closed breaker outside any episode.</summary>
+    public static BreakerStatus Closed { get; } = new(Health.BreakerState.Closed, 0, null, [], null, null, null);
+}
+
+/// <summary>The panic breaker of one node in a <see cref="NodeStatus"/> (30-supervision §9.3, §12).</summary>
+/// <param name="Open">Whether it is open (the node runs health-only).</param>
+/// <param name="PanicsInWindow">Counted panics within the panic window at publication.</param>
+public sealed record PanicBreakerStatus(bool Open, int PanicsInWindow)
+{
+    /// <summary>Closed, with no counted panic.</summary>
+    public static PanicBreakerStatus Closed { get; } = new(false, 0);
+}

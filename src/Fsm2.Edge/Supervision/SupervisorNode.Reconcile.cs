@@ -443,9 +443,7 @@ public sealed partial class SupervisorNode
         }
         catch (Exception ex) when (ex is not InvariantViolationException and not OperationCanceledException)
         {
-            _runtime.Metrics.Panics.Add(1);
-            Log.TickPanic(_runtime.SupervisionLogger, Path, "tick", ex.Message, ex);
-            SetError(ErrorSource.Evaluate, $"tick of '{Path}' failed: {ex.Message}", now);
+            ContainSupervisionFault(ex, now);
         }
     }
 

@@ -79,6 +79,7 @@ public sealed partial class SupervisorNode
         CancelInFlightAction();
 
         StopCollector();
+        DetachProbes();
         _workerDone = true;
         Lifecycle = NodeLifecycle.Finalized;
         _runtime.UnregisterNode(this);

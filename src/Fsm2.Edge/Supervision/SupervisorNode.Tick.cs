@@ -1,4 +1,5 @@
 using Fsm2.Edge.Execution;
+using Fsm2.Edge.Health;
 using Fsm2.Edge.Observability;
 using Fsm2.Edge.Reconciliation;
 using Fsm2.Edge.Workers;
@@ -28,6 +29,23 @@ public sealed partial class SupervisorNode
         if (_restartPending && !_workerDone && now - _restartRequestedAt >= _runtime.Options.RestartTimeout)
         {
             ForceRestartFallback();
+        }
+
+        // 30-supervision §4: shutdown mode takes precedence; otherwise the panic and infrastructure gates decide
+        // between full and health-only. The root never opens (§6); it only runs the top-level restart schedules.
+        if (InShutdownMode)
+        {
+            SetMode(NodeMode.Shutdown, null);
+        }
+        else if (_isRoot)
+        {
+            RunRootRestarts(now);
+        }
+        else if (RunSupervisionGates(now))
+        {
+            TickHealthOnly(now, cancellationToken);
+            _tickCount++;
+            return;
         }
 
         // Step 3: derive, only while the worker runs normally; once shutdown is requested the last accepted result stays.
@@ -119,6 +137,7 @@ public sealed partial class SupervisorNode
         var injected = new UserSpec(UserSpec.Config, new VariableBundle(_effectiveUser, _runtime.Globals, _internalVariables));
 
         string? error;
+        PanicClass? errorClass = null;
         DeriveResult result = default;
         try
         {
@@ -131,14 +150,16 @@ public sealed partial class SupervisorNode
         }
         catch (Exception ex)
         {
+            // 30-supervision §9.1 site derive: counted in the panic window if Bug or Transient.
             error = ex.Message;
+            errorClass = CountPanic(ex, "derive");
         }
 
         if (error is not null)
         {
             _runtime.Metrics.RecordDerive("error");
+            SetError(ErrorSource.Derive, error, now, errorClass);
             Log.DeriveFailed(_runtime.SupervisionLogger, Path, error, null);
-            SetError(ErrorSource.Derive, error, now);
             return false;
         }
 
@@ -311,6 +332,7 @@ public sealed partial class SupervisorNode
         if (!_collectorDead)
         {
             _collectorDead = true;
+            _collectorDeadAt = _runtime.TickStamp;
             _runtime.Metrics.CollectorEscalations.Add(1);
             Log.CollectorEscalated(_runtime.SupervisionLogger, Path, _collectorRestarts);
             SetError(ErrorSource.Collector, $"collector of '{Path}' unresponsive after {_collectorRestarts} restarts", now);
@@ -335,9 +357,8 @@ public sealed partial class SupervisorNode
         }
         catch (Exception ex)
         {
-            _runtime.Metrics.Panics.Add(1);
-            Log.TickPanic(_runtime.SupervisionLogger, Path, "evaluate", ex.Message, ex);
-            SetError(ErrorSource.Evaluate, $"Next of state '{worker.CurrentStateName}' threw {ex.GetType().Name}: {ex.Message}", now);
+            // 30-supervision §9.1 site next: no transition and no action this tick; Next runs again next tick.
+            ContainPanic(ex, "next", now, ErrorSource.Evaluate, $"Next of state '{worker.CurrentStateName}' threw {ex.GetType().Name}: {ex.Message}");
             return;
         }
 
@@ -572,8 +593,26 @@ public sealed partial class SupervisorNode
         }
     }
 
-    /// <summary>A fresh worker instance for the same identity and stored spec (restart), with a new collector.</summary>
+    /// <summary>§11.3 / 30-supervision §7.3: the worker-requested restart, after its graceful shutdown.</summary>
     private void RecreateWorker(DateTimeOffset now, string reason)
+    {
+        if (!ReplaceWorkerInstance(now))
+        {
+            return;
+        }
+
+        ShutdownRequested = false;
+        ShutdownReason = ShutdownReason.None;
+        _runtime.Metrics.NodeRestarts.Add(1, new KeyValuePair<string, object?>("reason", "signal"));
+        Log.NodeRestart(_runtime.TreeLogger, Path, reason);
+    }
+
+    /// <summary>
+    /// A fresh worker instance for the same identity and stored spec, with a new collector, in its initial state; the
+    /// derive memo is reset so the new instance derives (and reconciles its subtree) in its first full tick. The node,
+    /// its children, breakers, probes and action slot stay.
+    /// </summary>
+    private bool ReplaceWorkerInstance(DateTimeOffset now)
     {
         WorkerHandle fresh;
         try
@@ -584,13 +623,11 @@ public sealed partial class SupervisorNode
         catch (Exception ex) when (ex is not InvariantViolationException)
         {
             SetError(ErrorSource.Reconcile, $"failed to re-create worker '{Path}': {ex.Message}", now);
-            return;
+            return false;
         }
 
         AttachWorker(fresh);
         Incarnation++;
-        ShutdownRequested = false;
-        ShutdownReason = ShutdownReason.None;
         _hasAccepted = false;
         _memoSpecVersion = -1;
         _paused = false;
@@ -599,9 +636,8 @@ public sealed partial class SupervisorNode
         _stateEnteredAt = now;
         ActionSlot.GateCompletedAt = 0;
         ActionSlot.SeenCollectedAt = 0;
-        _runtime.Metrics.NodeRestarts.Add(1, new KeyValuePair<string, object?>("reason", "signal"));
-        Log.NodeRestart(_runtime.TreeLogger, Path, reason);
         _runtime.MarkStatusDirty();
+        return true;
     }
 
     /// <summary>§11.3: a restart that did not finish in time goes back to the initial state with the flag cleared.</summary>

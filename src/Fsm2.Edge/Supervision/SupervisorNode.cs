@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Fsm2.Edge.Collection;
 using Fsm2.Edge.Execution;
+using Fsm2.Edge.Health;
 using Fsm2.Edge.Workers;
 
 namespace Fsm2.Edge.Supervision;
@@ -23,7 +24,7 @@ public sealed partial class SupervisorNode
     private readonly SupervisorRuntime _runtime;
     private readonly SupervisorNode? _parent;
     private readonly bool _isRoot;
-    private readonly NodeError?[] _errors = new NodeError?[4];
+    private readonly NodeError?[] _errors = new NodeError?[5];
 
     // Owner: tick thread (every field below).
     private ChildSpec _spec;
@@ -72,6 +73,10 @@ public sealed partial class SupervisorNode
         CreatedAt = now;
         _stateEnteredAt = now;
         ActionSlot = new ActionSlot(worker.Identity.Id) { Owner = this };
+        long stamp = runtime.Time.GetTimestamp();
+        _breaker = new InfraBreaker(stamp, InfraBreaker.Seed(runtime.SupervisionSeed, worker.Identity.Id));
+        _restartSchedule = new InfraBreaker(stamp, InfraBreaker.Seed(~runtime.SupervisionSeed, worker.Identity.Id));
+        _panic = new PanicWindow(runtime.Options.MaxPanics);
         AttachWorker(worker);
     }
 
@@ -189,12 +194,12 @@ public sealed partial class SupervisorNode
         _collector = _isRoot ? null : new Collector(worker, interval, _runtime.CollectorEnvironment);
     }
 
-    private void SetError(ErrorSource source, string message, DateTimeOffset now)
+    private void SetError(ErrorSource source, string message, DateTimeOffset now, PanicClass? panicClass = null)
     {
         NodeError? current = _errors[(int)source];
-        if (current is null || !string.Equals(current.Message, message, StringComparison.Ordinal))
+        if (current is null || !string.Equals(current.Message, message, StringComparison.Ordinal) || current.Class != panicClass)
         {
-            _errors[(int)source] = new NodeError(source, message, now);
+            _errors[(int)source] = new NodeError(source, message, now) { Class = panicClass };
             _runtime.MarkStatusDirty();
         }
     }
@@ -217,6 +222,16 @@ public sealed partial class SupervisorNode
         }
 
         return new NodeStatus(Path, WorkerType, CurrentStateName, Reason, EffectiveDesiredState, Lifecycle, ShutdownRequested,
-            LastError, names, _collectorRestarts);
+            LastError, names, _collectorRestarts)
+        {
+            Mode = _mode,
+            FrozenBy = _frozenBy,
+            Breaker = BreakerToStatus(),
+            PanicBreaker = _panic.Count == 0 && !_panic.IsOpen
+                ? PanicBreakerStatus.Closed
+                : new PanicBreakerStatus(_panic.IsOpen, _panic.CountWithin(_runtime.TickStamp, _runtime.PanicWindowStamp)),
+            CollectorDead = _collectorDead,
+            Restarts = _restartsByParent,
+        };
     }
 }

@@ -141,6 +141,8 @@ public sealed partial class SupervisorRuntime
     {
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         DateTimeOffset now = _time.GetUtcNow();
+        TickNow = now;
+        TickStamp = _time.GetTimestamp();
         ApplyCommands(now);
         DrainCompletions();
         ScanRunningActions(now);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Fsm2.Edge.Collection;
 using Fsm2.Edge.Execution;
+using Fsm2.Edge.Health;
 using Fsm2.Edge.Observability;
 using Fsm2.Edge.Workers;
 using Microsoft.Extensions.Logging;
@@ -78,6 +79,20 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
         CollectorEnvironment = new CollectorEnvironment(_time, Options.ObservationTimeout, Options.FailureLogInterval, _loggers.Supervision, Metrics);
         _executor = CreateExecutor();
         BackoffRandom = Options.ActionBackoffSeed is { } seed ? new Random(seed) : new Random();
+        SupervisionSeed = Options.SupervisionSeed ?? (ulong)Random.Shared.NextInt64();
+        BreakerPolicy = new BreakerPolicy(
+            ToStamp(Options.BreakerBaseDelay), ToStamp(Options.BreakerMaxDelay), ToStamp(Options.BreakerStabilityWindow!.Value),
+            Options.BreakerJitter!.Value, Options.PersistentFailureAttempt, Options.EscalationAttempt);
+        PanicWindowStamp = ToStamp(Options.PanicWindow);
+        RestartGraceStamp = ToStamp(Options.RestartGrace!.Value);
+        ProbeScheduler = new ProbeScheduler(_time, _loggers.Supervision, Metrics, SupervisionSeed);
+        Metrics.AttachStatusSource(() => Status);
+        foreach (string warning in Options.GetWarnings())
+        {
+            Log.OptionsWarning(_loggers.Runtime, warning);
+        }
+
+        TickStamp = _time.GetTimestamp();
 
         DateTimeOffset now = _time.GetUtcNow();
         var rootIdentity = new Identity("", "", RootWorkerType, "");
@@ -86,6 +101,12 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
         rootHandle.PublishObservation(RootWorker.Observed.Instance, now);
         _root = new SupervisorNode(this, null, new ChildSpec("", RootWorkerType, UserSpec.Empty), 0, rootHandle, now);
     }
+
+    /// <summary>
+    /// The probe types nodes can attach (30-supervision §10.4): <c>tcp</c> built in; register others (such as
+    /// <c>mqtt</c>) before the configuration that uses them is applied. Thread-safe.
+    /// </summary>
+    public ProbeFactory Probes { get; } = new();
 
     /// <summary>The resolved options (defaults applied).</summary>
     public RuntimeOptions Options { get; }
@@ -160,6 +181,34 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
 
     internal EdgeMetrics Metrics { get; }
 
+    internal ProbeScheduler ProbeScheduler { get; }
+
+    /// <summary>The breaker timing in timestamp units (tick thread reads it by reference).</summary>
+    internal BreakerPolicy BreakerPolicy { get; }
+
+    internal ulong SupervisionSeed { get; }
+
+    internal long PanicWindowStamp { get; }
+
+    internal long RestartGraceStamp { get; }
+
+    /// <summary>
+    /// Owner: tick thread. The monotonic stamp of the current tick (<see cref="TimeProvider.GetTimestamp"/>), read once per
+    /// tick together with its wall time <see cref="TickNow"/>; every supervision decision of the tick uses it.
+    /// </summary>
+    internal long TickStamp { get; private set; }
+
+    internal DateTimeOffset TickNow { get; private set; }
+
+    /// <summary>Owner: tick thread. Probe id → owning node path (ids are unique per runtime, 30-supervision §10.1).</summary>
+    internal Dictionary<string, string> ProbeOwners { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Converts a duration to <see cref="TimeProvider.GetTimestamp"/> units of the runtime clock.</summary>
+    internal long ToStamp(TimeSpan duration) => (long)(duration.Ticks * ((double)_time.TimestampFrequency / TimeSpan.TicksPerSecond));
+
+    /// <summary>Converts a stamp of this tick's clock to wall time, relative to the current tick.</summary>
+    internal DateTimeOffset StampToTime(long stamp) => TickNow + _time.GetElapsedTime(TickStamp, stamp);
+
     /// <summary>The action backoff jitter generator (tick thread only, so an unsynchronized instance suffices).</summary>
     internal Random BackoffRandom { get; }
 
@@ -224,6 +273,7 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
         }
 
         await _executor.DisposeAsync().ConfigureAwait(false);
+        ProbeScheduler.Dispose();
         _wakeTimer?.Dispose();
         _wake.Dispose();
         Metrics.Dispose();

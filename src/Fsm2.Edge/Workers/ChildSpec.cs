@@ -23,6 +23,13 @@ public sealed record ChildSpec(
     bool ConfigIsLiteral = false)
 {
     /// <summary>
+    /// Infrastructure probes attached to this child's node (30-supervision §10.4), in addition to the defaults of its
+    /// worker type. A probe belongs to exactly one node; its verdicts feed that node's breaker. An invalid entry is a
+    /// configuration error of the node (shown in its status); the valid entries are still attached.
+    /// </summary>
+    public IReadOnlyList<Health.ProbeSpec>? Probes { get; init; }
+
+    /// <summary>
     /// Structural equality as the reconciler sees it: ordinal name, type, config text, literal flag, mapping and
     /// location, plus deep User and Global variables (never Internal).
     /// </summary>
@@ -42,7 +49,32 @@ public sealed record ChildSpec(
             && RemovalGrace == other.RemovalGrace
             && Equals(Location, other.Location)
             && MappingEquals(StateMapping, other.StateMapping)
+            && ProbesEqual(Probes, other.Probes)
             && (UserSpec ?? UserSpec.Empty).StructurallyEquals(other.UserSpec ?? UserSpec.Empty);
+    }
+
+    internal static bool ProbesEqual(IReadOnlyList<Health.ProbeSpec>? a, IReadOnlyList<Health.ProbeSpec>? b)
+    {
+        if (ReferenceEquals(a, b))
+        {
+            return true;
+        }
+
+        int countA = a?.Count ?? 0;
+        if (countA != (b?.Count ?? 0))
+        {
+            return false;
+        }
+
+        for (int i = 0; i < countA; i++)
+        {
+            if (!Equals(a![i], b![i])) // both non-null: the counts are equal and positive.
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     internal static bool MappingEquals(IReadOnlyDictionary<string, string>? a, IReadOnlyDictionary<string, string>? b)

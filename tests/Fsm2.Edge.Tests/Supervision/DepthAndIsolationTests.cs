@@ -14,7 +14,10 @@ public sealed class DepthAndIsolationTests
     {
         // arrange
         LambdaState parentState = TestStates.NewIdle("parent-idle");
-        await using var h = new Harness();
+
+        // The panic breaker (30-supervision §9.3) would open after 3 panics and, by design, open the parent too (§6);
+        // this test is about per-tick containment, so the window is made too large to fill in 100 ticks.
+        await using var h = new Harness(new RuntimeOptions { MaxPanics = 1_000 });
         h.Register("failing", w => w.InitialState = StatePaths.NewThrowing());
         h.Register("working", w => w.InitialState = TestStates.NewIdle("working"));
         h.RegisterParent("parent", _ => [Spec("failing", "failing"), Spec("working", "working")], w => w.InitialState = parentState);

@@ -92,6 +92,7 @@ public sealed class FreshnessTests
 
     [Fact]
     [Trait("spec", "C-22")]
+    [Trait("spec", "S-33")]
     public async Task C22_ObservationAgedExactlyStaleThreshold_PausesWithoutRestart()
     {
         // arrange: no further collections run; the one observation ages with the clock.
@@ -138,6 +139,7 @@ public sealed class FreshnessTests
 
     [Fact]
     [Trait("spec", "C-23")]
+    [Trait("spec", "S-36")]
     public async Task C23_ChildCreatedThisTickWithoutObservation_NotEvaluatedAndViewShowsInitialState()
     {
         // arrange: "p" runs; its child's collection never completes.
@@ -212,6 +214,7 @@ public sealed class FreshnessTests
 
     [Fact]
     [Trait("spec", "C-25")]
+    [Trait("spec", "S-34")]
     public async Task C25_NoDataAfterFirstRestart_RestartsFollowTheLinearBackoff()
     {
         // arrange: restart 1 at t.
@@ -286,8 +289,9 @@ public sealed class FreshnessTests
         Assert.Single(harness.Events("collector_escalated"), r => r.Node() == "w" && r.Level == LogLevel.Error);
         Assert.Equal(callsBefore, state.Calls);
 
-        // The shutdown path runs on the old observation (shutdown bypass); the node stays declared, worker-less.
-        harness.AdvanceAndStep(s_second, ticks: 3);
+        // The shutdown path runs on the old observation (shutdown bypass); the node stays declared, worker-less, until
+        // the root's restart schedule re-creates it at its first failed trial one second later (30-supervision §6).
+        harness.AdvanceAndStep(s_second);
         Assert.True(state.Calls > callsBefore);
         Assert.True(node.WorkerDone);
         Assert.Equal(NodeLifecycle.Active, node.Lifecycle);
