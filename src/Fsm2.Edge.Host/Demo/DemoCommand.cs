@@ -75,7 +75,7 @@ internal static class DemoCommand
         ShutdownResult result = await run.ConfigureAwait(false);
         Console.WriteLine(Render(runtime.Status, runtime.TickCount));
         Console.WriteLine($"shutdown: clean={result.Clean} forced={result.ForcedNodes.Count} in {result.Elapsed.TotalMilliseconds:0} ms");
-        return result.Clean ? 0 : 1;
+        return result.Clean ? ExitCodes.Success : ExitCodes.UncleanShutdown;
     }
 
     private static string Render(RuntimeStatus status, long ticks)

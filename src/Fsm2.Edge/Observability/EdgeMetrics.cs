@@ -41,6 +41,7 @@ internal sealed partial class EdgeMetrics : IDisposable
         ActionEnvelopesExhausted = _meter.CreateCounter<long>("fsm2_action_envelopes_exhausted_total", description: "Enqueues refused for lack of an envelope.");
         ActionShutdownAbandoned = _meter.CreateCounter<long>("fsm2_action_shutdown_abandoned_total", description: "Actions still running after the executor's shutdown wait.");
         ActionQueueWait = _meter.CreateHistogram<double>("fsm2_action_queue_wait_seconds", "s", "Time from enqueue to the start of execution.");
+        CreateConfigInstruments();
 
         // Tick-thread counts are plain fields exported through observable instruments (40-actions §16): the tick only
         // increments a long, and a listener reads it on its own collection schedule.

@@ -144,6 +144,12 @@ public sealed record RuntimeOptions
     /// </summary>
     public ulong? SupervisionSeed { get; init; }
 
+    /// <summary>
+    /// How often metrics are exported (50-runtime-monitoring §6.4); at least 1 s. Default 10 s. Hardware profiles set it
+    /// from <c>metrics.interval_ms</c>; the runtime itself only carries it to the exporter.
+    /// </summary>
+    public TimeSpan MetricsInterval { get; init; }
+
     /// <summary>Returns a copy with defaults applied, after validation.</summary>
     /// <returns>The resolved options.</returns>
     /// <exception cref="ArgumentException">A value is negative, or the timing relations do not hold; the message names the fields.</exception>
@@ -164,6 +170,7 @@ public sealed record RuntimeOptions
         RequireNonNegative(ActionTimeout, nameof(ActionTimeout));
         RequireNonNegative(ActionBackoffBase, nameof(ActionBackoffBase));
         RequireNonNegative(ActionBackoffMax, nameof(ActionBackoffMax));
+        RequireNonNegative(MetricsInterval, nameof(MetricsInterval));
         RequireNonNegative(MaxCollectorRestarts, nameof(MaxCollectorRestarts));
         RequireNonNegative(MaxHierarchyDepth, nameof(MaxHierarchyDepth));
         RequireNonNegative(ActionThreads, nameof(ActionThreads));
@@ -201,6 +208,9 @@ public sealed record RuntimeOptions
             ActionBackoffMax = Or(ActionBackoffMax, TimeSpan.FromSeconds(60)),
             ActionBackoffJitter = ActionBackoffJitter ?? 0.20,
 
+            // 10 s: the x64 profiles' metrics interval (50-runtime-monitoring §11.2).
+            MetricsInterval = Or(MetricsInterval, TimeSpan.FromSeconds(10)),
+
             // 2 threads: arbitrary for the baseline executor; hardware profiles set it per board.
             ActionThreads = ActionThreads == 0 ? 2 : ActionThreads,
 
@@ -230,6 +240,12 @@ public sealed record RuntimeOptions
             throw new ArgumentException(
                 $"{nameof(ActionQueueCapacity)} must be a power of two from 16 to 65536 (was {resolved.ActionQueueCapacity})",
                 nameof(ActionQueueCapacity));
+        }
+
+        if (resolved.MetricsInterval < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException(
+                $"{nameof(MetricsInterval)} must be at least 1 s (was {resolved.MetricsInterval})", nameof(MetricsInterval));
         }
 
         if (resolved.ActionThreads > 256)

@@ -61,7 +61,22 @@ public sealed class EmbeddedBrokerTests
 
         // act 2
         await broker.StartAsync(Ct);
-        await client.ConnectAsync(client.Options, Ct);
+
+        // MQTTnet refuses a connect ("connect/disconnect is pending") until it has finished tearing down the lost
+        // connection, which can end after IsConnected turned false: retry that refusal only, for at most 10 s.
+        long deadline = Environment.TickCount64 + 10_000;
+        while (true)
+        {
+            try
+            {
+                await client.ConnectAsync(client.Options, Ct);
+                break;
+            }
+            catch (InvalidOperationException) when (Environment.TickCount64 < deadline)
+            {
+                await Task.Yield();
+            }
+        }
 
         // assert 2
         Assert.Equal(port, broker.Port);

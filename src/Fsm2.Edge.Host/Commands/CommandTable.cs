@@ -1,0 +1,60 @@
+using System.CommandLine;
+
+namespace Fsm2.Edge.Host.Commands;
+
+/// <summary>
+/// The one option table of <c>fsm2-edge</c> (50-runtime-monitoring §2.1): help text and parsing both come from these
+/// symbols, and a test feeds every row's <see cref="OptionRow.Sample"/> to the parser, so no documented option can be
+/// rejected.
+/// </summary>
+internal static class CommandTable
+{
+    public static readonly string[] LogLevels = ["trace", "debug", "info", "warning", "error"];
+
+    // run
+    public static readonly Option<string> RunConfig = new("--config") { Description = "The configuration file (YAML).", Required = true, HelpName = "FILE" };
+    public static readonly Option<string?> RunProfile = new("--profile") { Description = "Hardware profile name or .json path; overrides runtime.profile.", HelpName = "NAME|PATH" };
+    public static readonly Option<string?> RunProfilesDir = new("--profiles-dir") { Description = "Directory searched first for profiles.", HelpName = "DIR" };
+    public static readonly Option<string?> RunBroker = new("--broker") { Description = "embedded, mqtt://host:port or mqtts://host:port; overrides runtime.broker.", HelpName = "URI" };
+    public static readonly Option<bool> RunNoWatch = new("--no-watch") { Description = "Do not reload the file when it changes." };
+    public static readonly Option<string?> RunLogLevel = new Option<string?>("--log-level") { Description = "trace, debug, info (default), warning or error.", HelpName = "LEVEL" }.AcceptOnlyFromAmong(LogLevels);
+    public static readonly Option<string> RunLogFormat = new Option<string>("--log-format") { Description = "console (default) or json.", DefaultValueFactory = _ => "console", HelpName = "FORMAT" }.AcceptOnlyFromAmong("console", "json");
+
+    // demo (kept as it is until the worker pack rebuilds it)
+    public static readonly Option<string?> DemoDuration = new("--duration") { Description = "Stop gracefully after this long (seconds, or a duration such as 30s).", HelpName = "D" };
+    public static readonly Option<string?> DemoCycle = new("--cycle") { Description = "line-a alternates production/maintenance this often (default 6 s).", HelpName = "D" };
+
+    // validate
+    public static readonly Argument<string> ValidateFile = new("FILE") { Description = "The configuration file to check." };
+    public static readonly Option<string?> ValidateProfile = new("--profile") { Description = "Validate against this profile instead of runtime.profile.", HelpName = "NAME|PATH" };
+    public static readonly Option<string?> ValidateProfilesDir = new("--profiles-dir") { Description = "Directory searched first for profiles.", HelpName = "DIR" };
+    public static readonly Option<bool> ValidateJson = new("--json") { Description = "Print findings as JSON objects {file, line, column, severity, code, path, message}." };
+
+    // profiles
+    public static readonly Option<string?> ProfilesShow = new("--show") { Description = "Print one profile in full, with its GC advice.", HelpName = "NAME" };
+    public static readonly Option<bool> ProfilesJson = new("--json") { Description = "Print JSON." };
+    public static readonly Option<string?> ProfilesDir = new("--profiles-dir") { Description = "Directory searched first for profiles.", HelpName = "DIR" };
+
+    /// <summary>One documented option: the verb, the symbol and arguments that exercise it.</summary>
+    public sealed record OptionRow(string Verb, Option Option, string[] Sample);
+
+    /// <summary>Every option of every verb, with a sample use (the test of §2.1 parses each).</summary>
+    public static IReadOnlyList<OptionRow> Rows { get; } =
+    [
+        new("run", RunConfig, ["--config", "plant.yaml"]),
+        new("run", RunProfile, ["--config", "plant.yaml", "--profile", "x64-gateway"]),
+        new("run", RunProfilesDir, ["--config", "plant.yaml", "--profiles-dir", "/tmp"]),
+        new("run", RunBroker, ["--config", "plant.yaml", "--broker", "mqtt://127.0.0.1:1883"]),
+        new("run", RunNoWatch, ["--config", "plant.yaml", "--no-watch"]),
+        new("run", RunLogLevel, ["--config", "plant.yaml", "--log-level", "debug"]),
+        new("run", RunLogFormat, ["--config", "plant.yaml", "--log-format", "json"]),
+        new("demo", DemoDuration, ["--duration", "10"]),
+        new("demo", DemoCycle, ["--cycle", "3"]),
+        new("validate", ValidateProfile, ["plant.yaml", "--profile", "arm64-small"]),
+        new("validate", ValidateProfilesDir, ["plant.yaml", "--profiles-dir", "/tmp"]),
+        new("validate", ValidateJson, ["plant.yaml", "--json"]),
+        new("profiles", ProfilesShow, ["--show", "x64-server"]),
+        new("profiles", ProfilesJson, ["--json"]),
+        new("profiles", ProfilesDir, ["--profiles-dir", "/tmp"]),
+    ];
+}

@@ -1,0 +1,206 @@
+using System.Collections;
+using System.Globalization;
+using System.Text;
+using Fsm2.Edge.Templating;
+using Fsm2.Edge.Workers;
+
+namespace Fsm2.Edge.Config;
+
+/// <summary>
+/// The runtime's view of an <see cref="EdgeConfig"/>: the top-level <see cref="ChildSpec"/> list handed to
+/// <c>SupervisorRuntime.SetConfiguration</c>, the Global variables for <c>SetGlobals</c>, and what the runtime has no
+/// field for yet. Immutable; built by <see cref="Build"/>.
+/// </summary>
+/// <remarks>
+/// <para>Mapping rules (50-runtime-monitoring §3.5, §3.6):</para>
+/// <list type="bullet">
+/// <item>Top-level entries get the state mapping <c>{running: S}</c>; children of a <c>group</c> get
+/// <c>{active: S, stopped: stopped}</c>, with S = <c>state</c> (default <c>active</c>); an explicit
+/// <c>state_mapping</c> is used as written.</item>
+/// <item>User variables are the entry's own <c>variables</c>; the runtime overlays them on the parent's. Top-level
+/// entries also carry <c>runtime_id</c> (the entry's own value wins), standing in for the root's User map.</item>
+/// <item>Location: top-level entries carry <c>runtime.location</c> merged with their own levels; deeper entries
+/// carry their own levels, which the runtime merges over the parent's.</item>
+/// <item>A <c>group</c>'s spec carries a literal fingerprint of its file children as its config; the group worker
+/// resolves the fingerprint to the children's specs through a <see cref="GroupChildrenTable"/>. A change anywhere in
+/// a group's subtree changes its fingerprint, so the group re-derives and the reconcile touches only what changed.</item>
+/// <item>Probes and per-message templates have no <c>ChildSpec</c> field yet: they are kept by node path in
+/// <see cref="Probes"/> and <see cref="Templates"/> for the supervision and worker-pack layers.</item>
+/// </list>
+/// </remarks>
+public sealed class ConfigDeclaration
+{
+    /// <summary>The literal config prefix of a group spec; the rest is the children's fingerprint.</summary>
+    public const string GroupFingerprintPrefix = "group-children ";
+
+    private ConfigDeclaration(
+        EdgeConfig config,
+        IReadOnlyList<ChildSpec> topLevel,
+        IReadOnlyDictionary<string, IReadOnlyList<ChildSpec>> groupChildren,
+        IReadOnlyDictionary<string, IReadOnlyList<ProbeEntry>> probes,
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> templates)
+    {
+        Config = config;
+        TopLevel = topLevel;
+        GroupChildren = groupChildren;
+        Probes = probes;
+        Templates = templates;
+    }
+
+    /// <summary>The config this declaration was built from.</summary>
+    public EdgeConfig Config { get; }
+
+    /// <summary>The top-level entries, in file order.</summary>
+    public IReadOnlyList<ChildSpec> TopLevel { get; }
+
+    /// <summary>The Global variables (<c>global:</c>).</summary>
+    public IReadOnlyDictionary<string, object?> Globals => Config.Global;
+
+    /// <summary>Probes by node path (only nodes that declare some).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<ProbeEntry>> Probes { get; }
+
+    /// <summary>Per-message templates by node path (only nodes that declare some).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Templates { get; }
+
+    /// <summary>Group fingerprint → the group's children specs.</summary>
+    internal IReadOnlyDictionary<string, IReadOnlyList<ChildSpec>> GroupChildren { get; }
+
+    /// <summary>Maps a validated config onto the runtime's spec types.</summary>
+    /// <param name="config">A config from <see cref="ConfigLoader"/>.</param>
+    /// <returns>The declaration.</returns>
+    public static ConfigDeclaration Build(EdgeConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var groups = new Dictionary<string, IReadOnlyList<ChildSpec>>(StringComparer.Ordinal);
+        var probes = new Dictionary<string, IReadOnlyList<ProbeEntry>>(StringComparer.Ordinal);
+        var templates = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        var topLevel = new List<ChildSpec>(config.Workers.Count);
+        foreach (WorkerEntry entry in config.Workers)
+        {
+            topLevel.Add(ToSpec(entry, topLevel: true, config, groups, probes, templates));
+        }
+
+        return new ConfigDeclaration(config, topLevel, groups, probes, templates);
+    }
+
+    private static ChildSpec ToSpec(
+        WorkerEntry entry,
+        bool topLevel,
+        EdgeConfig config,
+        Dictionary<string, IReadOnlyList<ChildSpec>> groups,
+        Dictionary<string, IReadOnlyList<ProbeEntry>> probes,
+        Dictionary<string, IReadOnlyDictionary<string, string>> templates)
+    {
+        if (entry.Probes.Count > 0)
+        {
+            probes[entry.Path] = entry.Probes;
+        }
+
+        if (entry.Templates.Count > 0)
+        {
+            templates[entry.Path] = entry.Templates;
+        }
+
+        string state = entry.State ?? "active";
+        IReadOnlyDictionary<string, string> mapping = entry.StateMapping
+            ?? (topLevel
+                ? new Dictionary<string, string>(StringComparer.Ordinal) { ["running"] = state }
+                : new Dictionary<string, string>(StringComparer.Ordinal) { ["active"] = state, ["stopped"] = "stopped" });
+
+        IReadOnlyDictionary<string, object?> user = entry.Variables;
+        if (topLevel && !user.ContainsKey("runtime_id"))
+        {
+            user = new Dictionary<string, object?>(user, StringComparer.Ordinal) { ["runtime_id"] = config.Runtime.Id };
+        }
+
+        IsaLocation location = topLevel ? entry.MergedLocation : entry.Location;
+        var variables = new VariableBundle(user);
+        if (entry.Type == ConfigReader.GroupType)
+        {
+            var children = new List<ChildSpec>(entry.Children.Count);
+            foreach (WorkerEntry child in entry.Children)
+            {
+                children.Add(ToSpec(child, topLevel: false, config, groups, probes, templates));
+            }
+
+            string fingerprint = GroupFingerprintPrefix + "fnv1a64:" + ConfigReader.Fnv1a64(Encoding.UTF8.GetBytes(Canonical(children)));
+            groups[fingerprint] = children;
+            return new ChildSpec(entry.Name, entry.Type, new UserSpec(fingerprint, variables), mapping, NullIfEmpty(location), ConfigIsLiteral: true);
+        }
+
+        return new ChildSpec(entry.Name, entry.Type, new UserSpec(entry.Config, variables), mapping, NullIfEmpty(location));
+    }
+
+    private static IsaLocation? NullIfEmpty(IsaLocation location) => location == new IsaLocation() ? null : location;
+
+    /// <summary>A text equal for structurally equal spec lists (the fingerprint input of a group).</summary>
+    private static string Canonical(List<ChildSpec> specs)
+    {
+        var text = new StringBuilder();
+        foreach (ChildSpec spec in specs)
+        {
+            text.Append('(').Append(spec.Name).Append('|').Append(spec.WorkerType).Append('|').Append(spec.ConfigIsLiteral ? 'L' : 'T').Append('|');
+            AppendString(text, spec.UserSpec.Config);
+            text.Append('|');
+            AppendValue(text, spec.UserSpec.Variables.User);
+            text.Append('|');
+            if (spec.StateMapping is not null)
+            {
+                foreach (KeyValuePair<string, string> pair in spec.StateMapping.OrderBy(static p => p.Key, StringComparer.Ordinal))
+                {
+                    text.Append(pair.Key).Append('>').Append(pair.Value).Append(',');
+                }
+            }
+
+            text.Append('|').Append(spec.Location?.ToString()).Append(')');
+        }
+
+        return text.ToString();
+
+        static void AppendString(StringBuilder text, string value)
+            => text.Append(value.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(value);
+
+        static void AppendValue(StringBuilder text, object? value)
+        {
+            switch (value)
+            {
+                case null:
+                    text.Append('~');
+                    break;
+                case string s:
+                    text.Append('s');
+                    AppendString(text, s);
+                    break;
+                case IReadOnlyDictionary<string, object?> map:
+                    text.Append('{');
+                    foreach (KeyValuePair<string, object?> pair in map.OrderBy(static p => p.Key, StringComparer.Ordinal))
+                    {
+                        AppendString(text, pair.Key);
+                        text.Append('=');
+                        AppendValue(text, pair.Value);
+                        text.Append(';');
+                    }
+
+                    text.Append('}');
+                    break;
+                case IEnumerable list:
+                    text.Append('[');
+                    foreach (object? item in list)
+                    {
+                        AppendValue(text, item);
+                        text.Append(',');
+                    }
+
+                    text.Append(']');
+                    break;
+                case IFormattable formattable:
+                    text.Append(value.GetType().Name[0]);
+                    AppendString(text, formattable.ToString(null, CultureInfo.InvariantCulture));
+                    break;
+                default:
+                    AppendString(text, value.ToString() ?? "");
+                    break;
+            }
+        }
+    }
+}

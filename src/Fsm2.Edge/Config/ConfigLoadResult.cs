@@ -1,0 +1,58 @@
+using System.Diagnostics.CodeAnalysis;
+using Fsm2.Edge.Workers;
+
+namespace Fsm2.Edge.Config;
+
+/// <summary>The outcome of <see cref="ConfigLoader"/>: the config, or every finding that rejects it.</summary>
+/// <param name="Config">The validated config; <see langword="null"/> when any error was found.</param>
+/// <param name="Findings">Every error and warning, sorted by line.</param>
+/// <param name="RuntimeFailure">
+/// <see langword="true"/> when the failure is not the file's fault (a profile directory could not be read): exit code 1.
+/// </param>
+public sealed record ConfigLoadResult(EdgeConfig? Config, IReadOnlyList<ConfigFinding> Findings, bool RuntimeFailure = false)
+{
+    /// <summary>Whether the file was accepted (warnings allowed).</summary>
+    [MemberNotNullWhen(true, nameof(Config))]
+    public bool Succeeded => Config is not null;
+
+    /// <summary>The errors only.</summary>
+    public IEnumerable<ConfigFinding> Errors => Findings.Where(static f => f.IsError);
+}
+
+/// <summary>What <see cref="ConfigLoader"/> needs besides the file.</summary>
+public sealed record ConfigLoadOptions
+{
+    /// <summary>The worker registry; unknown types are FSM2CFG012. <see langword="null"/> skips the check.</summary>
+    public WorkerFactory? Registry { get; init; }
+
+    /// <summary>Where profiles are searched.</summary>
+    public ProfileLookup Profiles { get; init; } = new(null, null, AppContext.BaseDirectory);
+
+    /// <summary><c>--profile</c>: wins over <c>runtime.profile</c>.</summary>
+    public string? ProfileOverride { get; init; }
+
+    /// <summary><c>--broker</c>: wins over <c>runtime.broker</c>.</summary>
+    public string? BrokerOverride { get; init; }
+
+    /// <summary>The profile used when neither the file nor <see cref="ProfileOverride"/> names one; <see langword="null"/> = the architecture's default.</summary>
+    public string? DefaultProfile { get; init; }
+
+    /// <summary>The runtime id when the file sets none (the host passes its host name, lower-cased and sanitized).</summary>
+    public string DefaultRuntimeId { get; init; } = "fsm2-edge";
+
+    /// <summary>
+    /// Desired states per worker type, used to check <c>state</c> and <c>state_mapping</c> (FSM2CFG031, 032). The
+    /// built-in pack types (and <c>group</c>) are always <c>active</c>, <c>stopped</c>; a type not listed accepts any
+    /// state name, because the registry does not declare states.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> DesiredStates { get; init; } = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whether the load runs the dry derive of §3.8 (workers created through the registry, <c>DeriveDesiredState</c> run
+    /// for every declared entry, no collectors or actions). Default <see langword="true"/>; needs <see cref="Registry"/>.
+    /// </summary>
+    public bool DryDerive { get; init; } = true;
+
+    /// <summary>Receives <c>profile_loaded</c> and profile warnings; <see langword="null"/> logs nothing (reloads pass none).</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
+}
