@@ -91,7 +91,8 @@ public sealed partial class SupervisorNode
     {
         long parentUserVersion = _parent?._effectiveUserVersion ?? 0;
         long globalsVersion = _runtime.GlobalsVersion;
-        return _memoSpecVersion != _specVersion || _memoParentUserVersion != parentUserVersion || _memoGlobalsVersion != globalsVersion;
+        return _memoSpecVersion != _specVersion || _memoParentUserVersion != parentUserVersion || _memoGlobalsVersion != globalsVersion
+            || _memoParentLocationVersion != ParentLocationVersion;
     }
 
     /// <summary>Runs derive for a new input key. Returns <see langword="false"/> when the rest of the tick is skipped.</summary>
@@ -102,26 +103,13 @@ public sealed partial class SupervisorNode
         _memoParentUserVersion = _parent?._effectiveUserVersion ?? 0;
         _memoGlobalsVersion = _runtime.GlobalsVersion;
 
-        IReadOnlyDictionary<string, object?> user = VariableBundle.Overlay(
-            _parent?._effectiveUser ?? s_emptyVariables, UserSpec.Variables.User);
-        if (!VariableBundle.ValueEquals(user, _effectiveUser))
-        {
-            _effectiveUser = user;
-            _effectiveUserVersion++;
-        }
-
-        _internalVariables ??= new Dictionary<string, object?>(StringComparer.Ordinal)
-        {
-            ["id"] = Identity.Id,
-            ["parent_id"] = Identity.ParentId,
-            ["created_at"] = CreatedAt,
-        };
-        var injected = new UserSpec(UserSpec.Config, new VariableBundle(_effectiveUser, _runtime.Globals, _internalVariables));
-
         string? error;
+        Exception? failure = null;
         DeriveResult result = default;
         try
         {
+            // Merge, scope and config render (SupervisorNode.Templating.cs); a template failure is a derive failure.
+            UserSpec injected = BuildInjectedSpec();
             result = worker.Derive(injected);
             error = ValidateDerived(in result);
         }
@@ -132,12 +120,13 @@ public sealed partial class SupervisorNode
         catch (Exception ex)
         {
             error = ex.Message;
+            failure = ex;
         }
 
         if (error is not null)
         {
             _runtime.Metrics.RecordDerive("error");
-            Log.DeriveFailed(_runtime.SupervisionLogger, Path, error, null);
+            LogDeriveFailure(error, failure);
             SetError(ErrorSource.Derive, error, now);
             return false;
         }
