@@ -90,6 +90,17 @@ public sealed class RenderScope
         return new RenderScope(root, createdAt, effective, skipped is null ? [] : skipped);
     }
 
+    /// <summary>
+    /// A scope over <paramref name="names"/> exactly as given: no normalisation and no runtime names. The renderer
+    /// applies the value mapping to whatever reaches it, so an unsupported value is a Render error (tests, tools).
+    /// </summary>
+    internal static RenderScope CreateUnchecked(IReadOnlyDictionary<string, object?> names)
+    {
+        var root = new Dictionary<string, object?>(names, StringComparer.Ordinal);
+        root.TryAdd("location_path", "");
+        return new RenderScope(root, s_epoch, IsaLocation.None, []);
+    }
+
     /// <summary>Whether <paramref name="key"/> is one of the reserved top-level names.</summary>
     /// <param name="key">A User key.</param>
     /// <returns><see langword="true"/> for <c>global</c>, <c>internal</c>, <c>location</c> and <c>location_path</c>.</returns>
