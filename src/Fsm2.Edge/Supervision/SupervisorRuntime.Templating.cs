@@ -31,7 +31,9 @@ public sealed partial class SupervisorRuntime
     /// next tick. Every node merges its own levels over it. <see langword="null"/> means no base location.
     /// </summary>
     /// <param name="location">The location.</param>
-    /// <exception cref="TemplateException">A level value is invalid (kind Location, <c>FSM2CFG021</c>).</exception>
+    /// <exception cref="TemplateException">
+    /// Kind Location: a level value is invalid (<c>FSM2CFG021</c>), or levels are set without an enterprise (<c>FSM2CFG022</c>).
+    /// </exception>
     public void SetLocation(IsaLocation? location)
     {
         if (location is not null)
@@ -42,6 +44,12 @@ public sealed partial class SupervisorRuntime
                 {
                     throw new TemplateException(TemplateErrorKind.Location, "location: " + problem, null, "FSM2CFG021");
                 }
+            }
+
+            // The base is every node's parent location: without an enterprise the whole tree would fail to derive.
+            if (!location.IsEmpty && string.IsNullOrEmpty(location.Enterprise))
+            {
+                throw new TemplateException(TemplateErrorKind.Location, "location: runtime location has no 'enterprise'", null, "FSM2CFG022");
             }
         }
 
