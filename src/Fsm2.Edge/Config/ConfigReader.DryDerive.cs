@@ -30,7 +30,7 @@ internal sealed partial class ConfigReader
             return;
         }
 
-        IReadOnlyDictionary<string, object?> user = VariableBundle.Overlay(parentUser, entry.Variables);
+        IReadOnlyDictionary<string, object?> user = VariableBundle.MergeUser(parentUser, entry.Variables);
         if (entry.Type == GroupType)
         {
             _derivedNodes++;
@@ -85,7 +85,7 @@ internal sealed partial class ConfigReader
 
         foreach (ChildSpec child in children)
         {
-            IReadOnlyDictionary<string, object?> childUser = VariableBundle.Overlay(user, child.UserSpec.Variables.User);
+            IReadOnlyDictionary<string, object?> childUser = VariableBundle.MergeUser(user, child.UserSpec.Variables.User);
             DeriveSpec(child.WorkerType, child.Name, nodePath + "/" + child.Name, nodePath, child.UserSpec.Config, childUser, global, depth + 1, at,
                 $"{fieldPath[..fieldPath.LastIndexOf('.')]}.<derived {child.Name}>");
         }

@@ -292,7 +292,7 @@ public sealed class ConfigWatcher : IDisposable
         }
 
         ConfigChangeCounts counts = Diff(current, next);
-        bool globalsChanged = !VariableBundle.ValueEquals(current.Global, next.Global);
+        bool globalsChanged = !Templating.VariableValue.StructurallyEqual(current.Global, next.Global);
         _current = next;
         _lastSeenHash = next.ContentHash;
         _lastError = null;
@@ -389,7 +389,7 @@ public sealed class ConfigWatcher : IDisposable
             && a.Location == b.Location
             && a.MergedLocation == b.MergedLocation
             && ChildSpec.MappingEquals(a.StateMapping, b.StateMapping)
-            && VariableBundle.ValueEquals(a.Variables, b.Variables)
+            && Templating.VariableValue.StructurallyEqual(a.Variables, b.Variables)
             && ChildSpec.MappingEquals(a.Templates, b.Templates)
             && a.Probes.SequenceEqual(b.Probes, ProbeComparer.Instance);
     }

@@ -49,6 +49,10 @@ internal sealed partial class EdgeMetrics : IDisposable
         _meter.CreateObservableCounter("fsm2_action_backoff_deferred_total", () => Volatile.Read(ref _backoffDeferred), description: "Actions not enqueued because the worker was in its failure backoff.");
         ActionStuck = _meter.CreateCounter<long>("fsm2_action_stuck_total", description: "Actions still running at twice their timeout.");
         ActionAbandoned = _meter.CreateCounter<long>("fsm2_action_abandoned_total", description: "Actions given up on at three times their timeout.");
+        TemplateRenders = _meter.CreateCounter<long>("fsm2_template_renders_total", description: "Config template renders by worker type and result.");
+        TemplateRenderDuration = _meter.CreateHistogram<double>("fsm2_template_render_duration_seconds", "s", "Duration of one config template render.");
+        TemplateCacheEntries = _meter.CreateObservableGauge("fsm2_template_cache_entries", () => Volatile.Read(ref _renderer)?.CacheCount ?? 0, description: "Parsed templates cached.");
+        GlobalUpdates = _meter.CreateCounter<long>("fsm2_global_updates_total", description: "Global variable changes by source and result.");
 
         // The executor's gauges read its shared counters on the listener's schedule; before an executor is attached
         // (or for an executor without them) they read 0.

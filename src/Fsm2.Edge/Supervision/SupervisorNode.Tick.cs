@@ -109,7 +109,8 @@ public sealed partial class SupervisorNode
     {
         long parentUserVersion = _parent?._effectiveUserVersion ?? 0;
         long globalsVersion = _runtime.GlobalsVersion;
-        return _memoSpecVersion != _specVersion || _memoParentUserVersion != parentUserVersion || _memoGlobalsVersion != globalsVersion;
+        return _memoSpecVersion != _specVersion || _memoParentUserVersion != parentUserVersion || _memoGlobalsVersion != globalsVersion
+            || _memoParentLocationVersion != ParentLocationVersion;
     }
 
     /// <summary>Runs derive for a new input key. Returns <see langword="false"/> when the rest of the tick is skipped.</summary>
@@ -120,27 +121,14 @@ public sealed partial class SupervisorNode
         _memoParentUserVersion = _parent?._effectiveUserVersion ?? 0;
         _memoGlobalsVersion = _runtime.GlobalsVersion;
 
-        IReadOnlyDictionary<string, object?> user = VariableBundle.Overlay(
-            _parent?._effectiveUser ?? s_emptyVariables, UserSpec.Variables.User);
-        if (!VariableBundle.ValueEquals(user, _effectiveUser))
-        {
-            _effectiveUser = user;
-            _effectiveUserVersion++;
-        }
-
-        _internalVariables ??= new Dictionary<string, object?>(StringComparer.Ordinal)
-        {
-            ["id"] = Identity.Id,
-            ["parent_id"] = Identity.ParentId,
-            ["created_at"] = CreatedAt,
-        };
-        var injected = new UserSpec(UserSpec.Config, new VariableBundle(_effectiveUser, _runtime.Globals, _internalVariables));
-
         string? error;
         PanicClass? errorClass = null;
+        Exception? failure = null;
         DeriveResult result = default;
         try
         {
+            // Merge, scope and config render (SupervisorNode.Templating.cs); a template failure is a derive failure.
+            UserSpec injected = BuildInjectedSpec();
             result = worker.Derive(injected);
             error = ValidateDerived(in result);
         }
@@ -152,14 +140,15 @@ public sealed partial class SupervisorNode
         {
             // 30-supervision §9.1 site derive: counted in the panic window if Bug or Transient.
             error = ex.Message;
+            failure = ex;
             errorClass = CountPanic(ex, "derive");
         }
 
         if (error is not null)
         {
             _runtime.Metrics.RecordDerive("error");
+            LogDeriveFailure(error, failure);
             SetError(ErrorSource.Derive, error, now, errorClass);
-            Log.DeriveFailed(_runtime.SupervisionLogger, Path, error, null);
             return false;
         }
 

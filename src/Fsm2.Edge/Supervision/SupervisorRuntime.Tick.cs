@@ -178,12 +178,7 @@ public sealed partial class SupervisorRuntime
             }
         }
 
-        IReadOnlyDictionary<string, object?>? globals = Interlocked.Exchange(ref _pendingGlobals, null);
-        if (globals is not null && !VariableBundle.ValueEquals(globals, _globals))
-        {
-            _globals = globals;
-            _globalsVersion++;
-        }
+        ApplyVariableCommands();
 
         while (_overrides.TryDequeue(out KeyValuePair<string, string?> command))
         {

@@ -40,7 +40,7 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
 
     // Owner: tick thread.
     private IReadOnlyList<ChildSpec> _configuration = [];
-    private IReadOnlyDictionary<string, object?> _globals = VariableBundle.Empty.Global;
+    private IReadOnlyDictionary<string, object?> _globals = Templating.VariableValue.NormalizeMap(null);
     private long _globalsVersion;
     private bool _statusDirty = true;
     private long _statusGeneration;
@@ -75,6 +75,7 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _loggers = new RuntimeLoggers(_loggerFactory);
         Metrics = new EdgeMetrics(null);
+        Metrics.AttachRenderer(_renderer);
         Scheduler = scheduler ?? new LoopObservationScheduler(_time, _loggers.Supervision);
         CollectorEnvironment = new CollectorEnvironment(_time, Options.ObservationTimeout, Options.FailureLogInterval, _loggers.Supervision, Metrics);
         _executor = CreateExecutor();
@@ -156,12 +157,16 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
         Volatile.Write(ref _pendingConfiguration, entries);
     }
 
-    /// <summary>Replaces the runtime's Global variables; applied at the start of the next tick.</summary>
-    /// <param name="globals">The variables.</param>
+    /// <summary>
+    /// Replaces the config layer of the runtime's Global variables (config <c>global:</c>); applied at the start of the
+    /// next tick. The fleet layer (<see cref="SetFleetGlobals"/>) is deep-merged over it.
+    /// </summary>
+    /// <param name="globals">The variables; normalised here (20-templating §1.2).</param>
+    /// <exception cref="Templating.VariableValueException">A value cannot be normalised; the message names its path.</exception>
     public void SetGlobals(IReadOnlyDictionary<string, object?> globals)
     {
         ArgumentNullException.ThrowIfNull(globals);
-        Volatile.Write(ref _pendingGlobals, VariableBundle.Freeze(globals));
+        Volatile.Write(ref _pendingGlobals, Templating.VariableValue.NormalizeMap(globals, "global"));
     }
 
     /// <summary>Sets (or with <see langword="null"/> clears) a node's desired-state override at the next tick.</summary>

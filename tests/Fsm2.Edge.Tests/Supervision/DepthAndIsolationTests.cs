@@ -114,7 +114,7 @@ public sealed class DepthAndIsolationTests
     /// <summary>A worker type that declares a child of its own type until its own level reaches <paramref name="stopAtLevel"/>.</summary>
     private static void RegisterRecursive(Harness h, int stopAtLevel) => h.Register("rec", w => w.OnDerive = spec =>
     {
-        string id = (string)spec.Variables.Internal["id"]!;
+        string id = (string)spec.Variables.Internal!["id"]!;
         int level = id.Split('/').Length;
         return new DerivedState<string>("running", "", level < stopAtLevel ? [Spec("n", "rec")] : null);
     });

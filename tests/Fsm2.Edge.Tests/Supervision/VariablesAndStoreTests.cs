@@ -27,15 +27,15 @@ public sealed class VariablesAndStoreTests
 
         // assert
         UserSpec spec = h.Worker("p/c/g").LastDerivedSpec!;
-        Assert.Equal("v", spec.Variables.Global["k"]);
-        Assert.Equal("p/c/g", spec.Variables.Internal["id"]);
-        Assert.Equal("p/c", spec.Variables.Internal["parent_id"]);
-        Assert.Equal(h.Node("p/c/g").CreatedAt, spec.Variables.Internal["created_at"]);
-        Assert.Equal(h.Time.GetUtcNow(), spec.Variables.Internal["created_at"]);
+        Assert.Equal("v", spec.Variables.Global!["k"]);
+        Assert.Equal("p/c/g", spec.Variables.Internal!["id"]);
+        Assert.Equal("p/c", spec.Variables.Internal!["parent_id"]);
+        Assert.Equal(h.Node("p/c/g").CreatedAt, spec.Variables.Internal!["created_at"]);
+        Assert.Equal(h.Time.GetUtcNow(), spec.Variables.Internal!["created_at"]);
         UserSpec top = h.Worker("p").LastDerivedSpec!;
-        Assert.Equal("", top.Variables.Internal["parent_id"]);
-        Assert.Equal("p", top.Variables.Internal["id"]);
-        Assert.Equal("v", top.Variables.Global["k"]);
+        Assert.Equal("", top.Variables.Internal!["parent_id"]);
+        Assert.Equal("p", top.Variables.Internal!["id"]);
+        Assert.Equal("v", top.Variables.Global!["k"]);
     }
 
     [Fact]
@@ -76,12 +76,12 @@ public sealed class VariablesAndStoreTests
 
         // assert
         IReadOnlyDictionary<string, object?> child = h.Worker("p/c").LastDerivedSpec!.Variables.User;
-        Assert.Equal(1, child["a"]);
-        Assert.Equal(3, child["b"]);
+        Assert.Equal(1L, child["a"]);
+        Assert.Equal(3L, child["b"]);
         Assert.Equal(2, child.Count);
         IReadOnlyDictionary<string, object?> parent = h.Worker("p").LastDerivedSpec!.Variables.User;
-        Assert.Equal(1, parent["a"]);
-        Assert.Equal(2, parent["b"]);
+        Assert.Equal(1L, parent["a"]);
+        Assert.Equal(2L, parent["b"]);
     }
 
     [Fact]

@@ -216,8 +216,8 @@ public sealed class TransitionInvariantTests
             Attempt(() => ((IDictionary<string, object?>)injected.Variables.User).Add("b", "2"));
             Attempt(() => ((IDictionary<string, object?>)injected.Variables.User)["a"] = "changed");
             Attempt(() => ((IDictionary<string, object?>)injected.Variables.User["nested"]!)["x"] = "changed");
-            Attempt(() => ((IDictionary<string, object?>)injected.Variables.Global).Add("g", "1"));
-            Attempt(() => ((IDictionary<string, object?>)injected.Variables.Internal)["id"] = "someone-else");
+            Attempt(() => ((IDictionary<string, object?>)injected.Variables.Global!).Add("g", "1"));
+            Attempt(() => ((IDictionary<string, object?>)injected.Variables.Internal!)["id"] = "someone-else");
             return new DerivedState<string>("running", injected.Config);
         });
         harness.Runtime.SetGlobals(new Dictionary<string, object?> { ["k"] = "v" });
@@ -237,8 +237,8 @@ public sealed class TransitionInvariantTests
         UserSpec? injectedSpec = harness.Workers["w"].LastDerivedSpec;
         Assert.NotNull(injectedSpec);
         Assert.Equal("1", injectedSpec.Variables.User["a"]);
-        Assert.Equal("w", injectedSpec.Variables.Internal["id"]);
-        Assert.Equal("v", Assert.Single(injectedSpec.Variables.Global).Value);
+        Assert.Equal("w", injectedSpec.Variables.Internal!["id"]);
+        Assert.Equal("v", Assert.Single(injectedSpec.Variables.Global!).Value);
         Assert.Null(node.GetError(ErrorSource.Derive));
     }
 }
