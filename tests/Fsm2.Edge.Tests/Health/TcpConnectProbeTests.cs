@@ -87,9 +87,10 @@ public sealed class TcpConnectProbeTests
                 var filler = new TcpClient();
                 fillers.Add(filler);
                 Task connect = filler.ConnectAsync(IPAddress.Loopback, port);
-                if (await Task.WhenAny(connect, Task.Delay(TimeSpan.FromMilliseconds(300), TimeProvider.System)) != connect)
+                if (await Task.WhenAny(connect, Task.Delay(TimeSpan.FromSeconds(1), TimeProvider.System)) != connect)
                 {
-                    // This connect hangs: the queue is full. The probe's connect will hang the same way.
+                    // This connect hangs (no answer within 1 s of real time, where loopback answers in microseconds even
+                    // on a loaded machine): the queue is full. The probe's connect will hang the same way.
                     run = probe.RunAsync(CancellationToken.None).AsTask();
                 }
             }
