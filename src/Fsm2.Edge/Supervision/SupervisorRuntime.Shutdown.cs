@@ -19,6 +19,13 @@ public sealed partial class SupervisorRuntime
     internal bool IsShuttingDown => _shutdownStartedAt is not null;
 
     /// <summary>
+    /// Whether <see cref="ShutdownAsync"/> (or a forced stop) was requested. Safe from any thread; the monitoring publisher
+    /// reads it to tell nodes finalized by the runtime's shutdown (their retained status stays) from nodes removed from the
+    /// declaration (their retained status is cleared).
+    /// </summary>
+    public bool ShutdownRequested => Volatile.Read(ref _shutdownRequested) != 0;
+
+    /// <summary>
     /// Graceful shutdown (§6.2): the root gets <c>ShutdownRequested</c> on the next tick, so the whole tree is removed
     /// depth-first, every subtree in parallel. Ticking continues until the tree has drained or
     /// <see cref="RuntimeOptions.ShutdownBudget"/> expires; then what is left is force-finalized in one tick and

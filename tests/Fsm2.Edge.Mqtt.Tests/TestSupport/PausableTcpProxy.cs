@@ -14,6 +14,7 @@ public sealed class PausableTcpProxy : IAsyncDisposable
     private readonly int _targetPort;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<TcpClient> _sockets = [];
+    private int _disposed;
     private readonly Task _acceptLoop;
 
     private PausableTcpProxy(int targetPort)
@@ -39,6 +40,12 @@ public sealed class PausableTcpProxy : IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: a test cuts the connections by disposing, and its await-using disposes again.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         _listener.Stop();
         lock (_sockets)

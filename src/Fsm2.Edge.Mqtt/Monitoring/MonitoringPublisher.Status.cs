@@ -1,0 +1,157 @@
+using Fsm2.Edge.Mqtt.Client;
+using Fsm2.Edge.Mqtt.Observability;
+using Fsm2.Edge.Supervision;
+
+namespace Fsm2.Edge.Mqtt.Monitoring;
+
+/// <summary>Node status: change detection, the per-node minimum interval, and clearing removed nodes.</summary>
+public sealed partial class MonitoringPublisher
+{
+    // Owner: the pump. What was last published per node path.
+    private readonly Dictionary<string, NodeRecord> _nodes = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _livePaths = new(StringComparer.Ordinal);
+    private RuntimeStatus? _lastStatus;
+
+    /// <summary>The node paths whose status is currently published (retained) by this publisher. Pump-owned; for tests
+    /// read after the publisher is idle.</summary>
+    internal IReadOnlyCollection<string> PublishedNodes => _nodes.Keys;
+
+    private async ValueTask PublishStatusesAsync(RuntimeStatus status, bool all, CancellationToken ct)
+    {
+        long now = _time.GetTimestamp();
+        DateTimeOffset wallNow = _time.GetUtcNow();
+        long minInterval = ToStamp(_options.StatusMinInterval);
+        bool statusChanged = !ReferenceEquals(status, _lastStatus);
+        if (statusChanged)
+        {
+            _livePaths.Clear();
+            foreach (NodeStatus node in status.Nodes)
+            {
+                _livePaths.Add(node.Path);
+            }
+        }
+
+        foreach (NodeStatus node in status.Nodes)
+        {
+            if (!_nodes.TryGetValue(node.Path, out NodeRecord? record))
+            {
+                record = new NodeRecord(node, wallNow);
+                _nodes.Add(node.Path, record);
+                await PublishNodeAsync(record, now, wallNow, ct).ConfigureAwait(false);
+                continue;
+            }
+
+            if (statusChanged && !ReferenceEquals(record.Latest, node))
+            {
+                if (!string.Equals(record.Latest.State, node.State, StringComparison.Ordinal))
+                {
+                    record.Since = wallNow;
+                }
+
+                if (!SameForPublishing(record.Published, node))
+                {
+                    record.Pending = true;
+                }
+
+                record.Latest = node;
+            }
+
+            if (all || (record.Pending && now - record.PublishedAt >= minInterval))
+            {
+                await PublishNodeAsync(record, now, wallNow, ct).ConfigureAwait(false);
+            }
+        }
+
+        if (statusChanged)
+        {
+            await ClearRemovedAsync(ct).ConfigureAwait(false);
+            _lastStatus = status;
+        }
+    }
+
+    // Nodes gone from the tree: removed from the declaration (cleared) or finalized by shutdown (kept).
+    private async ValueTask ClearRemovedAsync(CancellationToken ct)
+    {
+        List<string>? gone = null;
+        foreach (string path in _nodes.Keys)
+        {
+            if (!_livePaths.Contains(path))
+            {
+                (gone ??= []).Add(path);
+            }
+        }
+
+        if (gone is null)
+        {
+            return;
+        }
+
+        bool shuttingDown = _runtime.ShutdownRequested || Phase is RuntimePhase.Stopping or RuntimePhase.Offline;
+        foreach (string path in gone)
+        {
+            _nodes.Remove(path);
+            if (shuttingDown)
+            {
+                continue;
+            }
+
+            // A disconnected client drops the clear; the orphan sweep after the next connect is the backstop (§6.7).
+            _buffer.Clear();
+            if (await TryPublishAsync(_options.StatusTopic(path), EdgeQos.AtLeastOnce, retain: true, ct).ConfigureAwait(false))
+            {
+                Log.StatusCleared(_logger, path);
+            }
+        }
+    }
+
+    private async ValueTask PublishNodeAsync(NodeRecord record, long now, DateTimeOffset wallNow, CancellationToken ct)
+    {
+        NodeStatus node = record.Latest;
+        _buffer.Clear();
+        MonitoringJson.WriteNodeStatus(_buffer, node, record.Since, Volatile.Read(ref _config)?.Generation, _options.RuntimeId, wallNow);
+        if (await TryPublishAsync(_options.StatusTopic(node.Path), EdgeQos.AtLeastOnce, retain: true, ct).ConfigureAwait(false))
+        {
+            record.Published = node;
+            record.PublishedAt = now;
+            record.Pending = false;
+        }
+    }
+
+    // The fields whose change triggers a publication (§6.3); tick counters and the collector age ride along only.
+    private static bool SameForPublishing(NodeStatus a, NodeStatus b)
+    {
+        if (!string.Equals(a.State, b.State, StringComparison.Ordinal)
+            || !string.Equals(a.EffectiveDesiredState, b.EffectiveDesiredState, StringComparison.Ordinal)
+            || !string.Equals(a.Reason, b.Reason, StringComparison.Ordinal)
+            || a.Lifecycle != b.Lifecycle
+            || a.ShutdownRequested != b.ShutdownRequested
+            || a.Children.Count != b.Children.Count
+            || a.CollectorRestartCount != b.CollectorRestartCount)
+        {
+            return false;
+        }
+
+        return a.LastError is null ? b.LastError is null : a.LastError.Equals(b.LastError);
+    }
+
+    /// <summary>Pump-owned bookkeeping of one node.</summary>
+    private sealed class NodeRecord
+    {
+        public NodeRecord(NodeStatus node, DateTimeOffset since)
+        {
+            Latest = node;
+            Published = node;
+            Since = since;
+        }
+
+        public NodeStatus Latest { get; set; }
+
+        public NodeStatus Published { get; set; }
+
+        public long PublishedAt { get; set; }
+
+        public bool Pending { get; set; }
+
+        public DateTimeOffset Since { get; set; }
+    }
+}

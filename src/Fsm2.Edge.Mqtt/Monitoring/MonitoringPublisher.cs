@@ -1,0 +1,344 @@
+using System.Buffers;
+using System.Diagnostics;
+using Fsm2.Edge.Mqtt.Client;
+using Fsm2.Edge.Mqtt.Observability;
+using Fsm2.Edge.Supervision;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Fsm2.Edge.Mqtt.Monitoring;
+
+/// <summary>
+/// Publishes the runtime over MQTT (shared/spec/50-runtime-monitoring.md §6): the runtime state and heartbeat on
+/// <c>{prefix}/runtime/state</c>, each node's status retained on <c>{prefix}/status/{node-path}</c>, and a metrics
+/// snapshot on <c>{prefix}/metrics</c> every metrics interval.
+/// </summary>
+/// <remarks>
+/// <para><b>Off the tick thread.</b> The publisher never touches the tick: it polls the runtime's published immutable
+/// <see cref="RuntimeStatus"/> (one volatile read) every <see cref="MonitoringOptions.PollInterval"/> on a timer of the
+/// injected <see cref="TimeProvider"/>, and reads metrics through its own <c>MeterListener</c>, whose measurement path
+/// allocates nothing (see <c>MetricsAggregator</c>). All work runs in one pump at a time (timer callbacks and connection
+/// changes only request it), so payload buffers are reused without locks.</para>
+/// <para><b>Connection.</b> While the <c>mon</c> client is disconnected nothing is published or queued. After every
+/// (re)connect the pump publishes the runtime state, then every node's status (retained), then resumes metrics, so a
+/// broker that lost its retained store is repopulated (§6.7).</para>
+/// <para><b>Status rules</b> (§6.3, §6.7): a node's status is published when its state, desired state, reason,
+/// lifecycle, last error, shutdown flag or child count changes, at most once per
+/// <see cref="MonitoringOptions.StatusMinInterval"/> per node (newest wins), plus a full refresh every
+/// <see cref="MonitoringOptions.StatusRefreshInterval"/>. A node that leaves the tree while the runtime is not shutting
+/// down was removed from the declaration (or replaced): its topic gets a zero-length retained message. Nodes finalized
+/// by the runtime's shutdown keep their last retained status.</para>
+/// <para><b>Last will</b> (M-14): <see cref="CreateWill"/> builds the <c>offline</c> / <c>connection_lost</c> will the
+/// <c>mon</c> client must register. <see cref="StopAsync"/> publishes <c>offline</c> / <c>shutdown</c> itself; the host then
+/// disposes the client, whose normal disconnect suppresses the will (the MQTT part of M-27).</para>
+/// </remarks>
+[DebuggerDisplay("MonitoringPublisher {_options.TopicPrefix}, phase = {Phase}")]
+public sealed partial class MonitoringPublisher : IAsyncDisposable
+{
+    private readonly SupervisorRuntime _runtime;
+    private readonly IEdgeMqtt _mqtt;
+    private readonly MonitoringOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly MetricsAggregator _metrics;
+    private readonly DateTimeOffset _startedAt;
+    private readonly long _startedStamp;
+    private readonly string _instance;
+    private readonly string _runtimeStateTopic;
+    private readonly string _metricsTopic;
+
+    // Owner: the pump (one at a time, see RunPumpAsync). The reusable payload buffer.
+    private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+
+    private ITimer? _timer;
+    private int _phase;
+    private MonitoringConfigInfo? _config;
+    private (string Source, string Version)? _global;
+
+    // Pump scheduling: requests are counted; one pump runs at a time and loops while requests arrived meanwhile.
+    private long _pumpRequests;
+    private int _pumping;
+
+    // Owner: the pump.
+    private bool _republishAll = true;
+    private long _nextHeartbeat;
+    private long _nextMetrics;
+    private long _nextRefresh;
+    private long _heartbeatSeq;
+    private long _metricsSeq;
+    private int _stopped;
+
+    /// <summary>Creates a publisher; <see cref="Start"/> begins publishing.</summary>
+    /// <param name="runtime">The runtime whose status and metrics are published.</param>
+    /// <param name="mqtt">The <c>mon</c> client (registered with <see cref="CreateWill"/>'s will).</param>
+    /// <param name="options">The settings; validated here.</param>
+    /// <param name="timeProvider">The clock of every interval and timestamp; the runtime's clock when null.</param>
+    /// <param name="loggerFactory">The log sink (category <c>Fsm2.Edge.Mqtt</c>); none when null.</param>
+    /// <exception cref="Connection.BrokerConfigException">An option is invalid.</exception>
+    public MonitoringPublisher(
+        SupervisorRuntime runtime,
+        IEdgeMqtt mqtt,
+        MonitoringOptions options,
+        TimeProvider? timeProvider = null,
+        ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(mqtt);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _runtime = runtime;
+        _mqtt = mqtt;
+        _options = options;
+        _time = timeProvider ?? runtime.Time;
+        _logger = loggerFactory?.CreateLogger("Fsm2.Edge.Mqtt") ?? NullLogger.Instance;
+        _instance = options.InstanceId.ToString("N");
+        _runtimeStateTopic = options.RuntimeStateTopic;
+        _metricsTopic = options.MetricsTopic;
+        _startedAt = _time.GetUtcNow();
+        _startedStamp = _time.GetTimestamp();
+
+        // Every instrument named by the runtime's meter, the MQTT layer's included (§8.1: one meter name, Fsm2.Edge).
+        _metrics = new MetricsAggregator(static meter => meter.Name == MqttMetrics.MeterName);
+    }
+
+    /// <summary>The phase the runtime state topic reports.</summary>
+    public RuntimePhase Phase => (RuntimePhase)Volatile.Read(ref _phase);
+
+    /// <summary>Heartbeats (runtime state messages) published so far.</summary>
+    public long HeartbeatSequence => Interlocked.Read(ref _heartbeatSeq);
+
+    /// <summary>Metrics snapshots published so far; the <c>seq</c> of the latest.</summary>
+    public long MetricsSequence => Interlocked.Read(ref _metricsSeq);
+
+    /// <summary>The last will the <c>mon</c> client must register (M-14): on <c>{prefix}/runtime/state</c>, retained, QoS 1,
+    /// <c>{"state":"offline","runtime":…,"instance":…,"reason":"connection_lost"}</c>.</summary>
+    /// <param name="options">The monitoring settings (prefix, runtime id, instance id).</param>
+    /// <returns>The will.</returns>
+    public static EdgeWillMessage CreateWill(MonitoringOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        MonitoringJson.WriteOffline(buffer, options.RuntimeId, options.InstanceId.ToString("N"), "connection_lost", clean: null, ts: null);
+        return new EdgeWillMessage(options.RuntimeStateTopic, buffer.WrittenMemory.ToArray(), EdgeQos.AtLeastOnce, Retain: true);
+    }
+
+    /// <summary>Starts publishing: <c>starting</c> at once when connected, then on every poll.</summary>
+    public void Start()
+    {
+        if (_timer is not null)
+        {
+            return;
+        }
+
+        _mqtt.StateChanged += OnLinkStateChanged;
+        _timer = _time.CreateTimer(static s => ((MonitoringPublisher)s!).RequestPump(), this, TimeSpan.Zero, _options.PollInterval);
+    }
+
+    /// <summary>Reports <c>online</c> (startup step 7): publishes the runtime state at once.</summary>
+    public void MarkOnline() => SetPhase(RuntimePhase.Online);
+
+    /// <summary>Reports <c>stopping</c> (shutdown step 1): publishes the runtime state at once.</summary>
+    public void MarkStopping() => SetPhase(RuntimePhase.Stopping);
+
+    /// <summary>Sets the heartbeat's <c>config</c> object (after each load or reload).</summary>
+    /// <param name="config">The configuration facts.</param>
+    public void SetConfigInfo(MonitoringConfigInfo config) => Volatile.Write(ref _config, config);
+
+    /// <summary>Sets the heartbeat's <c>global</c> object (fleet mode).</summary>
+    /// <param name="source"><c>file</c> or <c>mqtt</c>.</param>
+    /// <param name="version">The fleet payload's version, as text.</param>
+    public void SetGlobalInfo(string source, string version)
+    {
+        lock (_buffer)
+        {
+            _global = (source, version);
+        }
+    }
+
+    /// <summary>
+    /// Shutdown step 4: publishes every node's final status and a final metrics snapshot (skipped when disconnected),
+    /// then <c>offline</c> / <c>shutdown</c> with <c>clean</c>; stops publishing. The host then disposes the <c>mon</c>
+    /// client normally, which suppresses the will.
+    /// </summary>
+    /// <param name="clean">Whether the tree drained within its budget.</param>
+    /// <param name="cancellationToken">Bounds the final publications.</param>
+    /// <returns>A task that completes when the final messages were sent (or skipped).</returns>
+    public async Task StopAsync(bool clean, CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        _mqtt.StateChanged -= OnLinkStateChanged;
+        if (_timer is not null)
+        {
+            await _timer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        // Wait for a running pump to finish, then own the buffers.
+        var spin = new SpinWait();
+        while (Interlocked.CompareExchange(ref _pumping, 1, 0) != 0)
+        {
+            spin.SpinOnce();
+        }
+
+        Volatile.Write(ref _phase, (int)RuntimePhase.Offline);
+        if (_mqtt.State.IsConnected)
+        {
+            await PublishStatusesAsync(_runtime.Status, all: true, cancellationToken).ConfigureAwait(false);
+            await PublishMetricsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        _buffer.Clear();
+        MonitoringJson.WriteOffline(_buffer, _options.RuntimeId, _instance, "shutdown", clean, _time.GetUtcNow());
+        await TryPublishAsync(_runtimeStateTopic, EdgeQos.AtLeastOnce, retain: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops publishing without the shutdown messages (use <see cref="StopAsync"/> for those) and releases the
+    /// metrics listener.</summary>
+    /// <returns>A task that completes when the timer is stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        Interlocked.Exchange(ref _stopped, 1);
+        _mqtt.StateChanged -= OnLinkStateChanged;
+        if (_timer is not null)
+        {
+            await _timer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _metrics.Dispose();
+    }
+
+    private void SetPhase(RuntimePhase phase)
+    {
+        Volatile.Write(ref _phase, (int)phase);
+        Volatile.Write(ref _nextHeartbeat, long.MinValue);
+        RequestPump();
+    }
+
+    private void OnLinkStateChanged(MqttLinkState state)
+    {
+        if (state.IsConnected)
+        {
+            Volatile.Write(ref _republishAll, true);
+            RequestPump();
+        }
+    }
+
+    // Any thread. Starts the pump unless one is running, which then loops once more.
+    private void RequestPump()
+    {
+        Interlocked.Increment(ref _pumpRequests);
+        if (Volatile.Read(ref _stopped) == 0 && Interlocked.CompareExchange(ref _pumping, 1, 0) == 0)
+        {
+            _ = RunPumpAsync();
+        }
+    }
+
+    private async Task RunPumpAsync()
+    {
+        while (true)
+        {
+            long seen = Interlocked.Read(ref _pumpRequests);
+            try
+            {
+                await PumpOnceAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // A bug here must not stop monitoring for good; the next poll tries again.
+                Log.MonitoringPumpFailed(_logger, ex.Message, ex);
+            }
+
+            Volatile.Write(ref _pumping, 0);
+            if (Interlocked.Read(ref _pumpRequests) == seen || Volatile.Read(ref _stopped) != 0
+                || Interlocked.CompareExchange(ref _pumping, 1, 0) != 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private async ValueTask PumpOnceAsync()
+    {
+        if (Volatile.Read(ref _stopped) != 0 || !_mqtt.State.IsConnected)
+        {
+            return;
+        }
+
+        CancellationToken ct = CancellationToken.None;
+        long now = _time.GetTimestamp();
+        RuntimeStatus status = _runtime.Status;
+        if (Volatile.Read(ref _republishAll))
+        {
+            Volatile.Write(ref _republishAll, false);
+            await PublishHeartbeatAsync(status, ct).ConfigureAwait(false);
+            await PublishStatusesAsync(status, all: true, ct).ConfigureAwait(false);
+            Log.MonitoringRepublished(_logger, status.Nodes.Count);
+            _nextRefresh = now + ToStamp(_options.StatusRefreshInterval);
+            if (_nextMetrics == 0)
+            {
+                _nextMetrics = now + ToStamp(_options.MetricsInterval);
+            }
+
+            return;
+        }
+
+        bool refresh = now >= _nextRefresh;
+        if (refresh)
+        {
+            _nextRefresh = now + ToStamp(_options.StatusRefreshInterval);
+        }
+
+        await PublishStatusesAsync(status, all: refresh, ct).ConfigureAwait(false);
+        if (now >= Volatile.Read(ref _nextHeartbeat))
+        {
+            await PublishHeartbeatAsync(status, ct).ConfigureAwait(false);
+        }
+
+        if (now >= _nextMetrics)
+        {
+            _nextMetrics = now + ToStamp(_options.MetricsInterval);
+            await PublishMetricsAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask PublishHeartbeatAsync(RuntimeStatus status, CancellationToken ct)
+    {
+        Volatile.Write(ref _nextHeartbeat, _time.GetTimestamp() + ToStamp(_options.HeartbeatInterval));
+        (string Source, string Version)? global;
+        lock (_buffer)
+        {
+            global = _global;
+        }
+
+        _buffer.Clear();
+        long seq = Interlocked.Read(ref _heartbeatSeq) + 1;
+        var heartbeat = new MonitoringJson.Heartbeat(
+            Phase, _options.RuntimeId, _instance, _options.Version, _options.Profile, _startedAt, _time.GetUtcNow(), seq,
+            _time.GetElapsedTime(_startedStamp).TotalSeconds, Volatile.Read(ref _config), global, status, _runtime);
+        MonitoringJson.WriteHeartbeat(_buffer, heartbeat);
+        if (await TryPublishAsync(_runtimeStateTopic, EdgeQos.AtLeastOnce, retain: true, ct).ConfigureAwait(false))
+        {
+            Interlocked.Exchange(ref _heartbeatSeq, seq);
+        }
+    }
+
+    // Publishes the buffer's content; false (logged, counted by the client) when the client is down or refused it.
+    private async ValueTask<bool> TryPublishAsync(string topic, EdgeQos qos, bool retain, CancellationToken ct)
+    {
+        try
+        {
+            await _mqtt.PublishAsync(topic, _buffer.WrittenMemory, qos, retain, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (MqttPublishException ex)
+        {
+            Log.MonitoringPublishFailed(_logger, topic, ex.Message);
+            return false;
+        }
+    }
+
+    private long ToStamp(TimeSpan interval) => (long)(interval.TotalSeconds * _time.TimestampFrequency);
+}
