@@ -802,7 +802,10 @@ public sealed class RingActionExecutorTests : ActionExecutorContractTests
         var action = new SyncAction();
         var emitting = new EmittingState(action);
         factory.Register<TestObserved, string>("emitter", id => new TestWorker(id) { InitialState = emitting });
-        await using var runtime = new SupervisorRuntime(factory, new RuntimeOptions { ActionThreads = 2 }, time, null, scheduler);
+        // The fake clock moves 100 ms per tick, 200 s over the run: with the default 30 s timeout, action threads
+        // starved by a loaded machine would see their actions marked stuck and abandoned (logging, a replacement
+        // thread), which is not the steady state this measures. A day-long timeout keeps the run in steady state.
+        await using var runtime = new SupervisorRuntime(factory, new RuntimeOptions { ActionThreads = 2, ActionTimeout = TimeSpan.FromDays(1) }, time, null, scheduler);
         runtime.SetConfiguration(
             Enumerable.Range(0, Workers36).Select(i => new ChildSpec($"w{i}", "emitter", UserSpec.Empty)).ToArray());
 
