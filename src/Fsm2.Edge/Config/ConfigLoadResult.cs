@@ -53,6 +53,14 @@ public sealed record ConfigLoadOptions
     /// </summary>
     public bool DryDerive { get; init; } = true;
 
+    /// <summary>
+    /// The renderer whose parse cache the template checks and test renders use; <see langword="null"/> takes
+    /// <see cref="Templating.LiquidRenderer.Shared"/>. <see cref="ConfigWatcher"/> uses the runtime's renderer when this
+    /// is <see langword="null"/>, so a config's templates are parsed once, at load, and the runtime's derive finds them
+    /// in the cache (20-templating §2.2).
+    /// </summary>
+    public Templating.LiquidRenderer? Renderer { get; init; }
+
     /// <summary>Receives <c>profile_loaded</c> and profile warnings; <see langword="null"/> logs nothing (reloads pass none).</summary>
     public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
 }
