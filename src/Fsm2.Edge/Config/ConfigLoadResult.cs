@@ -49,7 +49,9 @@ public sealed record ConfigLoadOptions
 
     /// <summary>
     /// Whether the load runs the dry derive of §3.8 (workers created through the registry, <c>DeriveDesiredState</c> run
-    /// for every declared entry, no collectors or actions). Default <see langword="true"/>; needs <see cref="Registry"/>.
+    /// for every declared entry and every child worker code declares, no collectors or actions). Default
+    /// <see langword="true"/>; needs <see cref="Registry"/>. The template checks and the test renders of each entry's
+    /// <c>config</c> and named <c>templates</c> (FSM2CFG040–044) need no worker and run either way.
     /// </summary>
     public bool DryDerive { get; init; } = true;
 

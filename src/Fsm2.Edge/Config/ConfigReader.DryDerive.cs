@@ -60,9 +60,14 @@ internal sealed partial class ConfigReader
                 "test render with tag and topic set to '_probe'") is not null;
         }
 
+        bool deriveWorkers = _options.DryDerive && _options.Registry is not null;
         if (entry.Type == GroupType)
         {
-            _derivedNodes++;
+            if (deriveWorkers)
+            {
+                _derivedNodes++;
+            }
+
             if (!ok)
             {
                 return;
@@ -83,10 +88,9 @@ internal sealed partial class ConfigReader
             return;
         }
 
-        if (!_options.DryDerive || _options.Registry is null)
+        if (!deriveWorkers)
         {
-            _derivedNodes++;
-            return;
+            return; // templates were checked and test-rendered; no worker is created (DryDerivedNodeCount stays 0).
         }
 
         var spec = new UserSpec(rendered, new VariableBundle(user, global, Internals(entry.Path, parentPath)), template, scope, _renderer);
