@@ -19,8 +19,11 @@ namespace Fsm2.Edge.Config;
 /// <c>state_mapping</c> is used as written.</item>
 /// <item>User variables are the entry's own <c>variables</c>; the runtime overlays them on the parent's. Top-level
 /// entries also carry <c>runtime_id</c> (the entry's own value wins), standing in for the root's User map.</item>
-/// <item>Location: top-level entries carry <c>runtime.location</c> merged with their own levels; deeper entries
-/// carry their own levels, which the runtime merges over the parent's.</item>
+/// <item>Location: every spec carries the entry's own levels; the runtime merges them over the parent's effective
+/// location (<see cref="IsaLocation.Merge"/>), the top-level entries over <see cref="BaseLocation"/>, which is
+/// <c>runtime.location</c> handed to <c>SupervisorRuntime.SetLocation</c>. One exception: a <c>runtime.location</c>
+/// without an enterprise is valid only when every top-level entry sets one (§3.5), and the runtime refuses such a
+/// base; it is then folded into each top-level spec instead (same merge, same result) and the base is empty.</item>
 /// <item>A <c>group</c>'s spec carries a literal fingerprint of its file children as its config; the group worker
 /// resolves the fingerprint to the children's specs through a <see cref="GroupChildrenTable"/>. A change anywhere in
 /// a group's subtree changes its fingerprint, so the group re-derives and the reconcile touches only what changed.</item>
@@ -38,9 +41,11 @@ public sealed class ConfigDeclaration
         IReadOnlyList<ChildSpec> topLevel,
         IReadOnlyDictionary<string, IReadOnlyList<ChildSpec>> groupChildren,
         IReadOnlyDictionary<string, IReadOnlyList<ProbeEntry>> probes,
-        IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> templates)
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> templates,
+        IsaLocation baseLocation)
     {
         Config = config;
+        BaseLocation = baseLocation;
         TopLevel = topLevel;
         GroupChildren = groupChildren;
         Probes = probes;
@@ -49,6 +54,12 @@ public sealed class ConfigDeclaration
 
     /// <summary>The config this declaration was built from.</summary>
     public EdgeConfig Config { get; }
+
+    /// <summary>
+    /// The base location of the tree for <c>SupervisorRuntime.SetLocation</c>: <c>runtime.location</c> when it is
+    /// empty or has an enterprise, otherwise <see cref="IsaLocation.None"/> (see the remarks).
+    /// </summary>
+    public IsaLocation BaseLocation { get; }
 
     /// <summary>The top-level entries, in file order.</summary>
     public IReadOnlyList<ChildSpec> TopLevel { get; }
@@ -74,18 +85,27 @@ public sealed class ConfigDeclaration
         var groups = new Dictionary<string, IReadOnlyList<ChildSpec>>(StringComparer.Ordinal);
         var probes = new Dictionary<string, IReadOnlyList<ProbeEntry>>(StringComparer.Ordinal);
         var templates = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        IsaLocation runtimeLocation = config.Runtime.Location;
+        bool baseUsable = runtimeLocation.IsEmpty || !string.IsNullOrEmpty(runtimeLocation.Enterprise);
+        IsaLocation? folded = baseUsable ? null : runtimeLocation;
         var topLevel = new List<ChildSpec>(config.Workers.Count);
         foreach (WorkerEntry entry in config.Workers)
         {
-            topLevel.Add(ToSpec(entry, topLevel: true, config, groups, probes, templates));
+            topLevel.Add(ToSpec(entry, folded, config, groups, probes, templates));
         }
 
-        return new ConfigDeclaration(config, topLevel, groups, probes, templates);
+        return new ConfigDeclaration(config, topLevel, groups, probes, templates, baseUsable ? runtimeLocation : IsaLocation.None);
     }
 
+    /// <param name="entry">The file entry.</param>
+    /// <param name="foldedBase">For a top-level entry: the runtime location to fold into its own levels, or <see langword="null"/>.</param>
+    /// <param name="config">The config.</param>
+    /// <param name="groups">Group fingerprints collected so far.</param>
+    /// <param name="probes">Probes collected so far.</param>
+    /// <param name="templates">Named templates collected so far.</param>
     private static ChildSpec ToSpec(
         WorkerEntry entry,
-        bool topLevel,
+        IsaLocation? foldedBase,
         EdgeConfig config,
         Dictionary<string, IReadOnlyList<ChildSpec>> groups,
         Dictionary<string, IReadOnlyList<ProbeEntry>> probes,
@@ -101,6 +121,7 @@ public sealed class ConfigDeclaration
             templates[entry.Path] = entry.Templates;
         }
 
+        bool topLevel = entry.Depth == 1;
         string state = entry.State ?? "active";
         IReadOnlyDictionary<string, string> mapping = entry.StateMapping
             ?? (topLevel
@@ -113,14 +134,14 @@ public sealed class ConfigDeclaration
             user = new Dictionary<string, object?>(user, StringComparer.Ordinal) { ["runtime_id"] = config.Runtime.Id };
         }
 
-        IsaLocation location = topLevel ? entry.MergedLocation : entry.Location;
+        IsaLocation location = foldedBase is null ? entry.Location : IsaLocation.Merge(foldedBase, entry.Location);
         var variables = new VariableBundle(user);
         if (entry.Type == ConfigReader.GroupType)
         {
             var children = new List<ChildSpec>(entry.Children.Count);
             foreach (WorkerEntry child in entry.Children)
             {
-                children.Add(ToSpec(child, topLevel: false, config, groups, probes, templates));
+                children.Add(ToSpec(child, null, config, groups, probes, templates));
             }
 
             string fingerprint = GroupFingerprintPrefix + "fnv1a64:" + ConfigReader.Fnv1a64(Encoding.UTF8.GetBytes(Canonical(children)));

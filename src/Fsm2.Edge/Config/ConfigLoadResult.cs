@@ -49,9 +49,19 @@ public sealed record ConfigLoadOptions
 
     /// <summary>
     /// Whether the load runs the dry derive of §3.8 (workers created through the registry, <c>DeriveDesiredState</c> run
-    /// for every declared entry, no collectors or actions). Default <see langword="true"/>; needs <see cref="Registry"/>.
+    /// for every declared entry and every child worker code declares, no collectors or actions). Default
+    /// <see langword="true"/>; needs <see cref="Registry"/>. The template checks and the test renders of each entry's
+    /// <c>config</c> and named <c>templates</c> (FSM2CFG040–044) need no worker and run either way.
     /// </summary>
     public bool DryDerive { get; init; } = true;
+
+    /// <summary>
+    /// The renderer whose parse cache the template checks and test renders use; <see langword="null"/> takes
+    /// <see cref="Templating.LiquidRenderer.Shared"/>. <see cref="ConfigWatcher"/> uses the runtime's renderer when this
+    /// is <see langword="null"/>, so a config's templates are parsed once, at load, and the runtime's derive finds them
+    /// in the cache (20-templating §2.2).
+    /// </summary>
+    public Templating.LiquidRenderer? Renderer { get; init; }
 
     /// <summary>Receives <c>profile_loaded</c> and profile warnings; <see langword="null"/> logs nothing (reloads pass none).</summary>
     public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }

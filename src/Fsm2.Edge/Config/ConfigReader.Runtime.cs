@@ -354,7 +354,7 @@ internal sealed partial class ConfigReader
                 index = 4;
                 if (map["cell"] is not null)
                 {
-                    Error(entry.Key, ConfigCodes.UnknownLevel, levelPath, "'workcell' is an alias of 'cell'; set only one of them");
+                    Error(entry.Key, ConfigCodes.UnknownLevel, levelPath, "levels 'cell' and 'workcell' are both set; 'workcell' is an alias of 'cell', set only one of them");
                     continue;
                 }
             }
@@ -370,17 +370,12 @@ internal sealed partial class ConfigReader
                 continue;
             }
 
+            // A level left empty ('line:' or '~') is unset and skipped; a value given must be non-empty and free of
+            // '.', '/', '+', '#', whitespace and control characters (it ends up in topics), by the runtime's rule.
             string value = scalar.Text;
-            char bad = value.FirstOrDefault(static c => c is '.' or '/' or '+' or '#' || char.IsWhiteSpace(c));
-            if (value.Length == 0)
+            if (IsaLocation.CheckValue(value) is { } problem)
             {
-                continue;
-            }
-
-            if (bad != default)
-            {
-                string shown = char.IsWhiteSpace(bad) ? "whitespace" : $"'{bad}'";
-                Error(scalar, ConfigCodes.InvalidLevelValue, levelPath, $"location value '{value}' must not contain {shown}");
+                Error(scalar, ConfigCodes.InvalidLevelValue, levelPath, value.Length == 0 ? $"location value of '{key}' must not be empty" : problem);
                 continue;
             }
 
@@ -389,13 +384,6 @@ internal sealed partial class ConfigReader
 
         return new IsaLocation(values[0], values[1], values[2], values[3], values[4]);
     }
-
-    private static IsaLocation MergeLocation(IsaLocation parent, IsaLocation child) => new(
-        child.Enterprise ?? parent.Enterprise,
-        child.Site ?? parent.Site,
-        child.Area ?? parent.Area,
-        child.Line ?? parent.Line,
-        child.Cell ?? parent.Cell);
 
     private IReadOnlyDictionary<string, object?> ReadGlobal(YNode? node)
     {

@@ -13,8 +13,6 @@ internal sealed partial class ConfigReader
 
     private static readonly string[] s_probeKeys = ["type", "id", "target", "interval", "timeout", "miss_threshold"];
 
-    private static readonly string[] s_reservedVariables = ["global", "internal", "location", "location_path"];
-
     /// <summary>Desired states of the built-in pack (§7.0) and of <c>group</c>.</summary>
     private static readonly string[] s_packStates = ["active", "stopped"];
 
@@ -145,9 +143,10 @@ internal sealed partial class ConfigReader
         }
 
         IsaLocation location = map["location"] is { } locationNode ? ReadLocation(locationNode, path + ".location") : new IsaLocation();
-        IsaLocation merged = MergeLocation(parentLocation, location);
+        IsaLocation merged = IsaLocation.Merge(parentLocation, location); // the runtime's merge (20-templating §3.2)
         IReadOnlyDictionary<string, object?> variables = ReadVariables(map["variables"], path + ".variables");
 
+        var sources = new TemplateSources();
         string? config = null;
         int configLine = 0;
         if (map["config"] is { } configNode and not YScalar { Value: null })
@@ -155,7 +154,8 @@ internal sealed partial class ConfigReader
             if (configNode is YScalar configScalar)
             {
                 config = configScalar.Text;
-                configLine = configScalar.IsBlock ? configScalar.Line + 1 : configScalar.Line;
+                configLine = FirstContentLine(configScalar);
+                sources.Config = configScalar;
                 CheckTemplate(configScalar, path + ".config");
             }
             else
@@ -173,6 +173,7 @@ internal sealed partial class ConfigReader
                 if (pair.Value is YScalar { Value: not null } templateScalar)
                 {
                     templates[pair.Key.Text] = templateScalar.Text;
+                    sources.Named[pair.Key.Text] = templateScalar;
                     CheckTemplate(templateScalar, templatePath);
                     CheckShadowing(pair.Value, templatePath, variables);
                 }
@@ -232,6 +233,7 @@ internal sealed partial class ConfigReader
         }
 
         _entryPaths[entry] = path;
+        _templateSources[entry] = sources;
         return entry;
     }
 
@@ -246,20 +248,24 @@ internal sealed partial class ConfigReader
             return new Dictionary<string, object?>(StringComparer.Ordinal);
         }
 
-        foreach (KeyValuePair<YScalar, YNode> entry in map.Entries)
+        // The runtime's own key rules (20-templating §1.5): reserved and invalid keys are errors, keys that templates
+        // cannot reach (Liquid literals, loop names, Go keywords) are warnings; each reported at its key.
+        var plain = (IReadOnlyDictionary<string, object?>)ToPlain(map)!;
+        foreach (TemplateFinding finding in TemplateValidation.CheckVariables(plain, path))
         {
-            string key = entry.Key.Text;
-            if (Array.IndexOf(s_reservedVariables, key) >= 0)
+            string key = finding.Field[(path.Length + 1)..];
+            YNode at = map.KeyOf(key) ?? (YNode)map;
+            if (finding.Severity == Templating.FindingSeverity.Error)
             {
-                Error(entry.Key, ConfigCodes.InvalidVariableKey, path + "." + key, $"'{key}' is reserved");
+                Error(at, ConfigCodes.InvalidVariableKey, finding.Field, finding.Message);
             }
-            else if (!VariableKeyPattern().IsMatch(key))
+            else
             {
-                Error(entry.Key, ConfigCodes.InvalidVariableKey, path + "." + key, $"'{key}' must match ^[A-Za-z_][A-Za-z0-9_-]*$");
+                Warning(at, ConfigCodes.InvalidVariableKey, finding.Field, finding.Message);
             }
         }
 
-        return (IReadOnlyDictionary<string, object?>)ToPlain(map)!;
+        return plain;
     }
 
     /// <summary>FSM2CFG061: the per-message variables <c>tag</c> and <c>topic</c> shadow User variables of that name (§7.4).</summary>

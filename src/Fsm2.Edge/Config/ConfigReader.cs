@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Fsm2.Edge.Templating;
 
 namespace Fsm2.Edge.Config;
 
@@ -22,7 +23,9 @@ internal sealed partial class ConfigReader
     private readonly string[] _lines;
     private readonly ConfigLoadOptions _options;
     private readonly List<ConfigFinding> _findings = [];
+    private readonly LiquidRenderer _renderer;
     private bool _runtimeFailure;
+    private bool _fleetMode;
 
     public ConfigReader(string file, byte[] bytes, ConfigLoadOptions options)
     {
@@ -31,6 +34,7 @@ internal sealed partial class ConfigReader
         _text = Encoding.UTF8.GetString(bytes);
         _lines = _text.Split('\n');
         _options = options;
+        _renderer = options.Renderer ?? LiquidRenderer.Shared;
     }
 
     public ConfigLoadResult Read()
@@ -60,6 +64,7 @@ internal sealed partial class ConfigReader
         }
 
         RuntimeSection runtime = ReadRuntime(map["runtime"], out HardwareProfile? profile);
+        _fleetMode = runtime.Fleet is not null;
         IReadOnlyDictionary<string, object?> global = ReadGlobal(map["global"]);
 
         IReadOnlyList<WorkerEntry> workers = [];
@@ -81,10 +86,7 @@ internal sealed partial class ConfigReader
             workers = ReadEntries(seq, "workers", "", 1, maxDepth, parentType: null, runtime.Location);
             CheckProbeIds(workers);
             CheckEnterprise(workers);
-            if (_options.DryDerive && _options.Registry is not null && !_findings.Any(static f => f.IsError))
-            {
-                DryDerive(workers, runtime, global);
-            }
+            DryDerive(workers, runtime, global);
         }
 
         if (_findings.Any(static f => f.IsError) || profile is null)
@@ -355,9 +357,6 @@ internal sealed partial class ConfigReader
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex IdentifierPattern();
-
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_-]*$")]
-    private static partial Regex VariableKeyPattern();
 
     [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
     private static partial Regex ProbeIdPattern();

@@ -80,7 +80,7 @@ public sealed class ConfigWatcher : IDisposable
         ArgumentNullException.ThrowIfNull(time);
         _current = initial;
         Started = initial;
-        _options = options;
+        _options = options.Renderer is null ? options with { Renderer = runtime.Renderer } : options;
         _runtime = runtime;
         _groups = groups;
         _time = time;
@@ -321,6 +321,9 @@ public sealed class ConfigWatcher : IDisposable
             _runtime.SetGlobals(declaration.Globals);
         }
 
+        // The base location goes through the runtime's own merge: every node merges its levels over its parent's, the
+        // top-level entries over this one; a change of runtime.location re-derives only the nodes whose location changed.
+        _runtime.SetLocation(declaration.BaseLocation);
         _runtime.SetConfiguration(declaration.TopLevel);
         long generation = Interlocked.Increment(ref _generation);
         _runtime.Metrics.SetConfigGeneration(generation);

@@ -174,7 +174,7 @@ public sealed class ConfigLoaderTests
         Assert.Equal(5, f.Line);
         Assert.Equal(20, f.Column);
         Assert.Equal("workers[c1].config", f.Path);
-        Assert.Equal("Go template syntax '{{ .IP }}' is not supported; write '{{ IP }}' (Liquid)", f.Message);
+        Assert.Equal("Go template syntax '{{ .IP }}' is not supported; write '{{ IP }}' (Liquid) at (1:7)", f.Message);
     }
 
     [Fact]
@@ -250,7 +250,7 @@ public sealed class ConfigLoaderTests
         { "runtime: { location: { enterprise: acme } }\nworkers:\n  - { type: connection, name: a, variables: { location_path: x } }\n", 3, 7, "'location_path' is reserved" },
         { "runtime: { location: { enterprise: acme, plant: p1 } }\nworkers: []\n", 1, 7, "unknown level 'plant'; levels: enterprise, site, area, line, cell (workcell)" },
         { "runtime: { location: { enterprise: acme, line: line.a } }\nworkers: []\n", 1, 7, "location value 'line.a' must not contain '.'" },
-        { "runtime: { location: { enterprise: acme } }\nworkers:\n  - { type: connection, name: a, config: \"{% include 'x' %}\" }\n", 3, 7, "'include' is not allowed in Fsm2.Edge templates" },
+        { "runtime: { location: { enterprise: acme } }\nworkers:\n  - { type: connection, name: a, config: \"{% include 'x' %}\" }\n", 3, 7, "'include' is not allowed in Fsm2.Edge templates at (1:11)" },
         { "runtime: { location: { enterprise: acme } }\nworkers:\n  - { type: group, name: a, probes: [ { type: mqtt, id: broker } ] }\n  - { type: group, name: b, probes: [ { type: mqtt, id: broker } ] }\n", 4, 7, "probe id 'broker' is already used by workers[a]" },
         { "runtime: { location: { enterprise: acme } }\nworkers:\n  - { type: group, name: a, probes: [ { type: tcp, id: dev } ] }\n", 3, 7, "a tcp probe needs target: \"host:port\"" },
         { "base: &b { type: connection }\nruntime: { location: { enterprise: acme } }\nworkers:\n  - { <<: *b, name: a }\n", 4, 7, "merge keys ('<<') are not supported; repeat the keys or use an alias for the whole value" },
