@@ -56,7 +56,7 @@ public abstract class BrokerOutageTestBase(ITestOutputHelper output)
         LoggedEvent success = await scene.Events.WaitForAsync(
             e => e.Name == "probe_run" && e.Message.Contains("outcome=success", StringComparison.Ordinal), "a successful probe run");
         Wait.Until(() => OutageScene.Cells.All(c => scene.Cell(c).Emitted >= 5) && scene.Ledger.Executions >= 10, "both cells to run work");
-        await Wait.For(scene.Hold.Started.Task.ContinueWith(_ => true, TaskScheduler.Default), "the holder's action to start");
+        _ = await Wait.For(scene.Hold.Started.Task, "the holder's action to start");
 
         // assert
         Assert.Contains($"probe={OutageScene.ProbeId} ", success.Message, StringComparison.Ordinal);
@@ -82,7 +82,7 @@ public abstract class BrokerOutageTestBase(ITestOutputHelper output)
         _ = await scene.Events.WaitForAsync(
             e => e.Name == "probe_run" && e.Message.Contains("outcome=success", StringComparison.Ordinal), "a successful probe run");
         Wait.Until(() => OutageScene.Cells.All(c => scene.Cell(c).Emitted >= 5), "both cells to run work");
-        await Wait.For(scene.Hold.Started.Task.ContinueWith(_ => true, TaskScheduler.Default), "the holder's action to start");
+        _ = await Wait.For(scene.Hold.Started.Task, "the holder's action to start");
         int created = scene.WorkersCreated;
         Dictionary<string, string> states = OutageScene.Children.ToDictionary(c => c, c => scene.Node(c).State);
 
@@ -112,7 +112,7 @@ public abstract class BrokerOutageTestBase(ITestOutputHelper output)
         // act 2: while open, trials fail on the schedule and the held action completes.
         _ = await scene.WaitForAsync("breaker_trial_failed", $"node={OutageScene.Line}", opened.Timestamp, "a failed trial");
         scene.Hold.Release();
-        await Wait.For(scene.Hold.Ended.Task.ContinueWith(_ => true, TaskScheduler.Default), "the held action to end");
+        _ = await Wait.For(scene.Hold.Ended.Task, "the held action to end");
         Wait.Until(() => scene.Runtime.OutstandingActions == 0, "the held action's completion to be queued back");
         long drained = TimeProvider.System.GetTimestamp();
         LoggedEvent laterTrial = await scene.WaitForAsync("breaker_trial_failed", $"node={OutageScene.Line}", drained, "a failed trial after the completion");

@@ -146,10 +146,10 @@ public sealed class HoldAction : IAction
     public TimeSpan? Timeout => TimeSpan.FromMinutes(2);
 
     /// <summary>Completes when an execution starts.</summary>
-    public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public TaskCompletionSource<bool> Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes when the execution ends, however it ends.</summary>
-    public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public TaskCompletionSource<bool> Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Whether the execution's token was cancelled while it ran.</summary>
     public bool WasCancelled => _cancelled;
@@ -160,7 +160,7 @@ public sealed class HoldAction : IAction
     /// <inheritdoc/>
     public async ValueTask ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
     {
-        Started.TrySetResult();
+        Started.TrySetResult(true);
         try
         {
             await _gate.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -168,7 +168,7 @@ public sealed class HoldAction : IAction
         finally
         {
             _cancelled = cancellationToken.IsCancellationRequested;
-            Ended.TrySetResult();
+            Ended.TrySetResult(true);
         }
     }
 }

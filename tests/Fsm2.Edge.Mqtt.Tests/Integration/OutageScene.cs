@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Fsm2.Edge.Health;
 using Fsm2.Edge.Mqtt.Broker;
 using Fsm2.Edge.Mqtt.Probes;
+using Fsm2.Edge.Mqtt.Tests.TestSupport;
 using Fsm2.Edge.Supervision;
 using Fsm2.Edge.Tests.TestSupport;
 using Fsm2.Edge.Workers;

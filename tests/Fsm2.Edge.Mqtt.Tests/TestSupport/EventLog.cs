@@ -1,7 +1,7 @@
 using Fsm2.Edge.Tests.TestSupport;
 using Microsoft.Extensions.Logging;
 
-namespace Fsm2.Edge.Mqtt.Tests.Integration;
+namespace Fsm2.Edge.Mqtt.Tests.TestSupport;
 
 /// <summary>One captured log event, stamped with <see cref="TimeProvider.System"/>'s timestamp when it was logged.</summary>
 public sealed record LoggedEvent(long Timestamp, string Category, LogLevel Level, string Name, string Message);
