@@ -142,6 +142,11 @@ public sealed partial class MqttRoundTripProbe : IInfrastructureProbe, IAsyncDis
     public TimeSpan Timeout => _options.Timeout;
 
     /// <inheritdoc/>
+    /// <remarks>One connect attempt of at most 2 × <see cref="Timeout"/> (§10.2), then one round trip of at most
+    /// <see cref="Timeout"/>.</remarks>
+    public TimeSpan RunBudget => 3 * _options.Timeout;
+
+    /// <inheritdoc/>
     public int MissThreshold => _options.MissThreshold;
 
     /// <summary>The MQTT client id: <c>{runtime}-probe-{id}</c>.</summary>

@@ -236,7 +236,7 @@ internal sealed class ProbeHandle
         ProbeOutcome outcome;
         try
         {
-            using var budget = new CancellationTokenSource(Probe.Timeout, time);
+            using var budget = new CancellationTokenSource(Probe.RunBudget, time);
             using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(budget.Token, _stop.Token);
             outcome = await Probe.RunAsync(linked.Token).ConfigureAwait(false);
         }

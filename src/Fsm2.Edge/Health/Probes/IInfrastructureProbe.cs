@@ -23,6 +23,13 @@ public interface IInfrastructureProbe
     /// <summary>How long one run may take before it counts as a miss (default 1 s).</summary>
     TimeSpan Timeout { get; }
 
+    /// <summary>
+    /// The most one run may take before the scheduler cancels it (counted a miss). Defaults to <see cref="Timeout"/>; a
+    /// probe whose run may include a reconnect (the MQTT probe: one connect attempt of 2 × Timeout, then a round trip of
+    /// Timeout) claims more, so the scheduler never cuts that attempt short.
+    /// </summary>
+    TimeSpan RunBudget => Timeout;
+
     /// <summary>Consecutive misses after which the verdict turns unhealthy (default 3).</summary>
     int MissThreshold => 3;
 
