@@ -8,7 +8,7 @@ namespace Fsm2.Edge.Mqtt.Observability;
 /// Everything here is recorded off the tick thread (broker callbacks, probe runs), so ordinary counters and
 /// histograms are used (shared/spec/50-runtime-monitoring.md §8.1).
 /// </summary>
-internal sealed class MqttMetrics : IDisposable
+internal sealed partial class MqttMetrics : IDisposable
 {
     /// <summary>
     /// The runtime meter's name. It must equal the core's <c>EdgeMetrics.MeterName</c>, which is internal to
@@ -27,6 +27,9 @@ internal sealed class MqttMetrics : IDisposable
         ProbeResults = _meter.CreateCounter<long>("fsm2_probe_results_total", description: "Probe runs by outcome.");
         ProbeLateEchoes = _meter.CreateCounter<long>(
             "fsm2_probe_late_echoes_total", description: "Probe echoes ignored: an older seq, another instance id, or a payload that does not match its topic.");
+        MqttConnected = _meter.CreateObservableGauge("fsm2_mqtt_connected", ObserveConnected, description: "1 while the client is connected.");
+        MqttReconnects = _meter.CreateCounter<long>("fsm2_mqtt_reconnects_total", description: "Successful connects after the first, by client.");
+        MqttPublishFailures = _meter.CreateCounter<long>("fsm2_mqtt_publish_failures_total", description: "Publishes that failed or were skipped while disconnected, by client.");
     }
 
     public Counter<long> BrokerMessagesOverwritten { get; }
