@@ -26,9 +26,9 @@ internal sealed class ProtocolConverterWorker : IWorker<ConverterObserved, Proto
     internal const string ConnectionTemplate = "host: \"{{ host }}\"\nport: {{ port }}\ntimeout: {{ connect_timeout }}\n";
 
     internal const string SourceTemplate =
-        "input_topic: \"{{ device_topic }}\"\nqos: {{ qos }}\npayload_format: {{ payload_format }}\ninput_timeout: {{ input_timeout }}\n";
+        "device_topic: \"{{ device_topic }}\"\nqos: {{ qos }}\npayload_format: {{ payload_format }}\ninput_timeout: {{ input_timeout }}\n";
 
-    internal const string SinkTemplate = "input_topic: \"{{ write_topic }}\"\nqos: {{ qos }}\n";
+    internal const string SinkTemplate = "write_topic: \"{{ write_topic }}\"\nqos: {{ qos }}\n";
 
     private static readonly IReadOnlyDictionary<string, string> s_mapping =
         new Dictionary<string, string>(StringComparer.Ordinal) { ["active"] = "active", ["stopped"] = "stopped" };
