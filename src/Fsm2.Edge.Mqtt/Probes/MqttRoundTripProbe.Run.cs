@@ -188,12 +188,20 @@ public sealed partial class MqttRoundTripProbe
     private ProbeOutcome Finish(ProbeOutcome outcome, long seq, TimeSpan? rtt)
     {
         Volatile.Write(ref _lastOutcome, (int)outcome);
-        _metrics.ProbeResults.Add(1, _probeTag, new KeyValuePair<string, object?>("outcome", s_outcomeNames[(int)outcome]));
+        if (_recordRunMetrics)
+        {
+            _metrics.ProbeResults.Add(1, _probeTag, new KeyValuePair<string, object?>("outcome", s_outcomeNames[(int)outcome]));
+        }
+
         double rttMs = -1;
         if (rtt is TimeSpan value)
         {
             Interlocked.Exchange(ref _lastRoundTripTicks, value.Ticks);
-            _metrics.ProbeRtt.Record(value.TotalSeconds, _probeTag);
+            if (_recordRunMetrics)
+            {
+                _metrics.ProbeRtt.Record(value.TotalSeconds, _probeTag);
+            }
+
             rttMs = value.TotalMilliseconds;
         }
 

@@ -60,6 +60,7 @@ public sealed partial class MqttRoundTripProbe : IInfrastructureProbe, IAsyncDis
     private readonly string _topicBase;
     private readonly string _endpointText;
     private readonly KeyValuePair<string, object?> _probeTag;
+    private readonly bool _recordRunMetrics;
 
     // Owner: the run (one at a time). Read by the status properties with Volatile/Interlocked.
     private long _sequence;
@@ -93,6 +94,19 @@ public sealed partial class MqttRoundTripProbe : IInfrastructureProbe, IAsyncDis
         TimeProvider? timeProvider = null,
         ILoggerFactory? loggerFactory = null,
         IMeterFactory? meterFactory = null)
+        : this(options, connection, timeProvider, loggerFactory, meterFactory, recordRunMetrics: true)
+    {
+    }
+
+    /// <summary>Creates a probe; <paramref name="recordRunMetrics"/> is false under the runtime's probe scheduler, which
+    /// records <c>fsm2_probe_results_total</c> and <c>fsm2_probe_rtt_seconds</c> itself.</summary>
+    internal MqttRoundTripProbe(
+        MqttRoundTripProbeOptions options,
+        MqttConnectionOptions connection,
+        TimeProvider? timeProvider,
+        ILoggerFactory? loggerFactory,
+        IMeterFactory? meterFactory,
+        bool recordRunMetrics)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(connection);
@@ -103,6 +117,7 @@ public sealed partial class MqttRoundTripProbe : IInfrastructureProbe, IAsyncDis
         _time = timeProvider ?? TimeProvider.System;
         _logger = loggerFactory?.CreateLogger("Fsm2.Edge.Mqtt") ?? NullLogger.Instance;
         _metrics = new MqttMetrics(meterFactory);
+        _recordRunMetrics = recordRunMetrics;
         _probeTag = new KeyValuePair<string, object?>("probe", options.Id);
         _ = options.InstanceId.TryWriteBytes(_instance, bigEndian: true, out _);
         _topicBase = $"{options.TopicPrefix}/_health/{options.Id}/";
