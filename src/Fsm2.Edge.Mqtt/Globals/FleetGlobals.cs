@@ -149,7 +149,18 @@ public sealed class FleetGlobals : IEdgeMessageHandler, IDisposable
         // is one contiguous segment. Oversized payloads are passed as-is for the runtime to reject with the size.
         ReadOnlySequence<byte> payload = message.Payload;
         ReadOnlySpan<byte> bytes = payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray();
-        bool accepted = _runtime.ApplyFleetPayload(bytes);
+        bool accepted;
+        if (!bytes.IsEmpty && FirstNonIdentifierKey(bytes) is { } badKey)
+        {
+            // §3.3: keys at every depth are Liquid identifiers without '-'; the runtime's parser is more lenient.
+            Log.FleetGlobalRejected(_logger, "mqtt", $"fleet variables rejected: key '{badKey}' is not an identifier (^[A-Za-z_][A-Za-z0-9_]*$)");
+            accepted = false;
+        }
+        else
+        {
+            accepted = _runtime.ApplyFleetPayload(bytes);
+        }
+
         string version = "";
         if (accepted)
         {
@@ -163,6 +174,63 @@ public sealed class FleetGlobals : IEdgeMessageHandler, IDisposable
 
         Log.FleetGlobalReceived(_logger, Topic, payload.Length, accepted, version);
         _first.TrySetResult();
+    }
+
+    // The first key under "variables" (any depth) that is not ^[A-Za-z_][A-Za-z0-9_]*$, or null (also for malformed
+    // JSON, which the runtime rejects with its own reason).
+    private static string? FirstNonIdentifierKey(ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = 64 });
+            int variablesDepth = -1;
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == variablesDepth)
+                {
+                    variablesDepth = -1;
+                }
+                else if (reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.CurrentDepth == 1 && variablesDepth < 0 && reader.ValueTextEquals("variables"u8))
+                    {
+                        variablesDepth = 1;
+                    }
+                    else if (variablesDepth >= 0 && reader.CurrentDepth > variablesDepth)
+                    {
+                        string key = reader.GetString() ?? "";
+                        if (!IsIdentifier(key))
+                        {
+                            return key;
+                        }
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        return null;
+    }
+
+    private static bool IsIdentifier(string key)
+    {
+        if (key.Length == 0 || !(char.IsAsciiLetter(key[0]) || key[0] == '_'))
+        {
+            return false;
+        }
+
+        foreach (char c in key)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c == '_'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     // The informative top-level "version" of an accepted payload (GlobalVariables.ParseFleetPayload already checked
