@@ -1,0 +1,207 @@
+using Fsm2.Edge.Workers.Pack;
+
+namespace Fsm2.Edge.Workers.DeviceSimulator;
+
+/// <summary>
+/// What a device simulator observes (50-runtime-monitoring §7.6), plus the growth of its publish errors.
+/// <c>Publishing</c> means publishing with the current desired config; <c>Running</c> with any config (what the
+/// stopping path waits to end).
+/// </summary>
+internal sealed record SimulatorObserved(
+    bool Publishing,
+    bool Running,
+    bool BrokerConnected,
+    long PublishedTotal,
+    long PublishErrors,
+    long PublishErrorsSincePrevious,
+    DateTimeOffset? LastPublishAt,
+    long WritesApplied,
+    bool Listening,
+    string? LastError);
+
+/// <summary>
+/// The <c>device-simulator</c> (50-runtime-monitoring §7.6): publishes <c>{"timestamp_ms":…,"value":…}</c> for each
+/// tag to <c>{topic_prefix}/{device}/{tag}</c> from a <see cref="TimeProvider"/> timer that its actions start and stop.
+/// A writable tag takes the value written to <c>…/{tag}/set</c> (<c>{"value":x}</c> or a bare number) and keeps
+/// publishing it until the next write or a restart of the simulator.
+/// </summary>
+internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, SimulatorConfig>
+{
+    private readonly Identity _identity;
+    private readonly WorkerPackOptions _options;
+
+    // Owner: the collector.
+    private long _previousErrors;
+
+    public DeviceSimulatorWorker(Identity identity, WorkerPackOptions options)
+    {
+        _identity = identity;
+        _options = options;
+        Engine = new SimulatorEngine(identity.Id, options, options.Logger(WorkerPack.DeviceSimulatorType));
+    }
+
+    internal SimulatorEngine Engine { get; }
+
+    public ValueTask<SimulatorObserved> CollectObservedStateAsync(DesiredState<SimulatorConfig> desired, CancellationToken cancellationToken)
+    {
+        long errors = Engine.PublishErrors;
+        var observed = new SimulatorObserved(
+            Engine.IsPublishing(desired.Config),
+            Engine.IsPublishingAny,
+            _options.Mqtt.State.IsConnected,
+            Engine.Published,
+            errors,
+            errors - _previousErrors,
+            Engine.LastPublishAt,
+            Engine.WritesApplied,
+            Engine.Listening,
+            Engine.LastError);
+        _previousErrors = errors;
+        return ValueTask.FromResult(observed);
+    }
+
+    public DerivedState<SimulatorConfig> DeriveDesiredState(UserSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return new DerivedState<SimulatorConfig>(PackStates.Active, SimulatorConfig.Parse(spec.Config, _identity.Id));
+    }
+
+    public IState<SimulatorObserved, SimulatorConfig> GetInitialState() => Stopped.Instance;
+
+    private static bool StopRequested(in Snapshot<SimulatorObserved, SimulatorConfig> s)
+        => s.ShutdownRequested || s.Desired.State != PackStates.Active;
+
+    private static string? Unhealthy(in Snapshot<SimulatorObserved, SimulatorConfig> s)
+        => !s.Observed.BrokerConnected ? "broker disconnected"
+            : s.Observed.PublishErrorsSincePrevious > 0 ? "publish errors"
+            : null;
+
+    private sealed class Stopped : IState<SimulatorObserved, SimulatorConfig>
+    {
+        public static readonly Stopped Instance = new();
+
+        public string Name => PackStates.Stopped;
+
+        public Transition<SimulatorObserved, SimulatorConfig> Next(in Snapshot<SimulatorObserved, SimulatorConfig> snapshot)
+        {
+            if (snapshot.ShutdownRequested)
+            {
+                return Transition.Emit(this, Signal.NeedsRemoval, "shutdown");
+            }
+
+            return snapshot.Desired.State == PackStates.Active
+                ? Transition.To<SimulatorObserved, SimulatorConfig>(TryingToStart.Instance, "desired active")
+                : Transition.To(this);
+        }
+    }
+
+    private sealed class TryingToStart : IState<SimulatorObserved, SimulatorConfig>
+    {
+        public static readonly TryingToStart Instance = new();
+
+        public string Name => "trying_to_start";
+
+        public Transition<SimulatorObserved, SimulatorConfig> Next(in Snapshot<SimulatorObserved, SimulatorConfig> snapshot)
+        {
+            if (StopRequested(snapshot))
+            {
+                return Transition.To<SimulatorObserved, SimulatorConfig>(TryingToStop.Instance, snapshot.ShutdownRequested ? "shutdown" : "desired stopped");
+            }
+
+            return snapshot.Observed.Publishing
+                ? Transition.To<SimulatorObserved, SimulatorConfig>(Active.Instance, "publishing")
+                : Transition.Act(this, StartPublishingAction.Instance, "starting");
+        }
+    }
+
+    private sealed class Active : IState<SimulatorObserved, SimulatorConfig>
+    {
+        public static readonly Active Instance = new();
+
+        public string Name => PackStates.Active;
+
+        public Transition<SimulatorObserved, SimulatorConfig> Next(in Snapshot<SimulatorObserved, SimulatorConfig> snapshot)
+        {
+            if (StopRequested(snapshot))
+            {
+                return Transition.To<SimulatorObserved, SimulatorConfig>(TryingToStop.Instance, snapshot.ShutdownRequested ? "shutdown" : "desired stopped");
+            }
+
+            if (!snapshot.Observed.Publishing)
+            {
+                return Transition.To<SimulatorObserved, SimulatorConfig>(TryingToStart.Instance, "not publishing");
+            }
+
+            return Unhealthy(snapshot) is { } reason
+                ? Transition.To<SimulatorObserved, SimulatorConfig>(Degraded.Instance, reason)
+                : Transition.To(this);
+        }
+    }
+
+    private sealed class Degraded : IState<SimulatorObserved, SimulatorConfig>
+    {
+        public static readonly Degraded Instance = new();
+
+        public string Name => PackStates.Degraded;
+
+        public Transition<SimulatorObserved, SimulatorConfig> Next(in Snapshot<SimulatorObserved, SimulatorConfig> snapshot)
+        {
+            if (StopRequested(snapshot))
+            {
+                return Transition.To<SimulatorObserved, SimulatorConfig>(TryingToStop.Instance, snapshot.ShutdownRequested ? "shutdown" : "desired stopped");
+            }
+
+            if (!snapshot.Observed.Publishing)
+            {
+                return Transition.To<SimulatorObserved, SimulatorConfig>(TryingToStart.Instance, "not publishing");
+            }
+
+            return Unhealthy(snapshot) is { } reason
+                ? Transition.To(this, reason)
+                : Transition.To<SimulatorObserved, SimulatorConfig>(Active.Instance, "healthy");
+        }
+    }
+
+    private sealed class TryingToStop : IState<SimulatorObserved, SimulatorConfig>
+    {
+        public static readonly TryingToStop Instance = new();
+
+        public string Name => "trying_to_stop";
+
+        public Transition<SimulatorObserved, SimulatorConfig> Next(in Snapshot<SimulatorObserved, SimulatorConfig> snapshot)
+            => !snapshot.Observed.Running
+                ? Transition.To<SimulatorObserved, SimulatorConfig>(Stopped.Instance, "stopped publishing")
+                : Transition.Act(this, StopPublishingAction.Instance, "stopping");
+    }
+
+    private sealed class StartPublishingAction : IAction
+    {
+        public static readonly StartPublishingAction Instance = new();
+
+        public string Kind => "start_publishing";
+
+        public TimeSpan? Timeout => WorkerPack.ActionTimeout;
+
+        public ValueTask ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+        {
+            var worker = (DeviceSimulatorWorker)context.Dependencies;
+            worker.Engine.Start(((DesiredState<SimulatorConfig>)context.Args!).Config); // the node captures the desired record at enqueue.
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class StopPublishingAction : IAction
+    {
+        public static readonly StopPublishingAction Instance = new();
+
+        public string Kind => "stop_publishing";
+
+        public TimeSpan? Timeout => WorkerPack.ActionTimeout;
+
+        public ValueTask ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+        {
+            ((DeviceSimulatorWorker)context.Dependencies).Engine.Stop();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
