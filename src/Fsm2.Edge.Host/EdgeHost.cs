@@ -35,7 +35,8 @@ internal static class EdgeHost
 
         // Step 1: profile and config; any error prints every finding and exits 2 (1 when the profile directory is unreadable).
         var groups = new GroupChildrenTable();
-        WorkerFactory registry = HostEnvironment.CreateRegistry(groups);
+        var pack = new PackWiring();
+        WorkerFactory registry = HostEnvironment.CreateRegistry(groups, pack, time);
         ConfigLoadOptions load = HostEnvironment.LoadOptions(registry, options.ProfilesDirectory, options.Profile, options.Broker);
         ConfigLoadResult result = ConfigLoader.LoadFile(options.ConfigFile, load);
         if (!result.Succeeded)
@@ -105,13 +106,14 @@ internal static class EdgeHost
             // Disposed last: the clients disconnect normally (no will), then the embedded broker stops (§10 step 5).
             await using (mqtt.ConfigureAwait(false))
             {
-                return await RunWithMqttAsync(options, signals, config, load, runtime, runtimeOptions, groups, mqtt, loggers, started).ConfigureAwait(false);
+                return await RunWithMqttAsync(options, signals, config, load, runtime, runtimeOptions, groups, mqtt, pack, loggers, started).ConfigureAwait(false);
             }
         }
     }
 
     private static async Task<int> RunWithMqttAsync(HostOptions options, HostSignals signals, EdgeConfig config, ConfigLoadOptions load,
-        SupervisorRuntime runtime, RuntimeOptions runtimeOptions, GroupChildrenTable groups, HostMqtt mqtt, ILoggerFactory loggers, long started)
+        SupervisorRuntime runtime, RuntimeOptions runtimeOptions, GroupChildrenTable groups, HostMqtt mqtt, PackWiring pack, ILoggerFactory loggers,
+        long started)
     {
         TimeProvider time = options.Time;
         ILogger runtimeLog = loggers.CreateLogger("Fsm2.Edge.Runtime");
@@ -125,6 +127,9 @@ internal static class EdgeHost
             publisher.Start();
             await WaitForStartingAsync(publisher, mqtt, time).ConfigureAwait(false);
             using var watcher = new ConfigWatcher(config, load, runtime, groups, time, configLog);
+
+            // The worker pack publishes and subscribes through the data client and reads the running config's templates.
+            pack.Attach(mqtt.Data, loggers, () => watcher.Current);
             watcher.Reloaded += _ => publisher.SetConfigInfo(ConfigInfo(watcher));
             watcher.ApplyInitial();
             publisher.SetConfigInfo(ConfigInfo(watcher));
