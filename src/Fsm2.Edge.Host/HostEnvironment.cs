@@ -2,6 +2,7 @@ using System.Text;
 using Fsm2.Edge.Config;
 using Fsm2.Edge.Host.Demo;
 using Fsm2.Edge.Workers;
+using Fsm2.Edge.Workers.Pack;
 
 namespace Fsm2.Edge.Host;
 
@@ -13,13 +14,22 @@ internal static class HostEnvironment
         => new(profilesDirectory, Environment.GetEnvironmentVariable(ProfileLookup.EnvironmentVariable), AppContext.BaseDirectory);
 
     /// <summary>
-    /// The worker types this host runs: <c>group</c> (the file's containers) and the demo's <c>line</c> and
-    /// <c>device</c>. The built-in worker pack registers its types here when it lands.
+    /// The worker types this host runs: <c>group</c> (the file's containers), the built-in worker pack (its MQTT client
+    /// and templates come through <paramref name="pack"/>, attached once the broker is known), and the sample
+    /// <c>line</c> and <c>device</c> types.
     /// </summary>
-    public static WorkerFactory CreateRegistry(GroupChildrenTable groups)
+    public static WorkerFactory CreateRegistry(GroupChildrenTable groups, PackWiring? pack = null, TimeProvider? time = null)
     {
         var factory = new WorkerFactory();
         GroupWorker.Register(factory, groups);
+        pack ??= new PackWiring();
+        WorkerPack.Register(factory, new WorkerPackOptions
+        {
+            Mqtt = pack.Mqtt,
+            Time = time ?? TimeProvider.System,
+            LoggerFactory = pack.Loggers,
+            Templates = pack.Templates,
+        });
         factory.Register<LineObserved, string>("line", _ => new LineWorker());
         factory.Register<DeviceObserved, string>("device", _ => new DeviceWorker());
         return factory;
