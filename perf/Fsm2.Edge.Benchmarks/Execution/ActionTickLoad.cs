@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Globalization;
+using Fsm2.Edge.Collection;
+using Fsm2.Edge.Supervision;
+using Fsm2.Edge.Workers;
+
+namespace Fsm2.Edge.Benchmarks.Execution;
+
+/// <summary>
+/// <c>Program --a36</c>: A-36's second bullet (shared/spec/40-actions.md) — with 1,000 workers whose actions complete
+/// synchronously and are re-emitted continuously, the executor's tick-side work (enqueues, completion drain, stuck
+/// scan) per tick. The tick cannot time its executor part from outside, so two trees of 1,000 workers run the same
+/// ticks on the system clock: "emitting" (every evaluation returns an action) and "quiet" (every evaluation stays put,
+/// no action); the executor's share is the difference of their per-tick times. Both collect every worker before each
+/// tick, so Next runs for all 1,000 in both trees.
+/// </summary>
+internal static class ActionTickLoad
+{
+    private const int Workers = 1_000;
+    private const int WarmUpTicks = 1_000;
+    private const int Ticks = 2_000;
+
+    public static int Run()
+    {
+        (long[] quiet, long quietBytes, long quietActions) = Measure(emit: false);
+        (long[] emitting, long emittingBytes, long emittingActions) = Measure(emit: true);
+        double usPerTick = 1_000_000.0 / Stopwatch.Frequency;
+        string F(long[] sorted, double p) => (ExecutorLatency.Percentile(sorted, p) * usPerTick).ToString("F1", CultureInfo.InvariantCulture);
+
+        Console.WriteLine("## A-36: tick with 1,000 workers re-emitting synchronous actions (ring executor, 2 action threads)");
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"- {Ticks} measured ticks after {WarmUpTicks} warm-up ticks; every worker collected before each tick (ManualObservationScheduler); system clock; µs per tick, nearest-rank percentiles"));
+        Console.WriteLine();
+        Console.WriteLine("| Tree | p50 | p90 | p99 | max | actions run | tick-thread B |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| quiet (no actions) | {F(quiet, 0.5)} | {F(quiet, 0.9)} | {F(quiet, 0.99)} | {F(quiet, 1.0)} | {quietActions} | {quietBytes} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| emitting | {F(emitting, 0.5)} | {F(emitting, 0.9)} | {F(emitting, 0.99)} | {F(emitting, 1.0)} | {emittingActions} | {emittingBytes} |"));
+        double shareP50 = (ExecutorLatency.Percentile(emitting, 0.5) - ExecutorLatency.Percentile(quiet, 0.5)) * usPerTick;
+        double shareP99 = (ExecutorLatency.Percentile(emitting, 0.99) - ExecutorLatency.Percentile(quiet, 0.99)) * usPerTick;
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"executor share per tick (emitting − quiet): p50 {shareP50:F1} µs, p99 {shareP99:F1} µs; actions per tick {(double)emittingActions / Ticks:F0}"));
+        return 0;
+    }
+
+    private static (long[] Sorted, long Bytes, long Actions) Measure(bool emit)
+    {
+        var scheduler = new ManualObservationScheduler(TimeProvider.System);
+        var factory = new WorkerFactory();
+        var action = new CountingAction();
+        IState<LoadObserved, string> state = emit ? new EmittingState(action) : new QuietState();
+        factory.Register<LoadObserved, string>("load", _ => new LoadWorker(state));
+        var options = new RuntimeOptions { ActionThreads = 2, ActionTimeout = TimeSpan.FromDays(1) };
+        var runtime = new SupervisorRuntime(factory, options, TimeProvider.System, null, scheduler);
+        try
+        {
+            return MeasureTicks(runtime, scheduler, action);
+        }
+        finally
+        {
+            runtime.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static (long[] Sorted, long Bytes, long Actions) MeasureTicks(SupervisorRuntime runtime, ManualObservationScheduler scheduler, CountingAction action)
+    {
+        runtime.SetConfiguration(Enumerable.Range(0, Workers).Select(i => new ChildSpec($"w{i}", "load", UserSpec.Empty)).ToArray());
+
+        void Tick()
+        {
+            foreach (Collector collector in scheduler.Collectors)
+            {
+                scheduler.RequestCollection(collector);
+            }
+
+            scheduler.RunDue();
+            runtime.TickOnce();
+        }
+
+        for (int i = 0; i < WarmUpTicks; i++)
+        {
+            Tick();
+        }
+
+        var durations = new long[Ticks];
+        long actionsBefore = action.Runs;
+        long bytesBefore = runtime.TickThreadAllocatedBytes;
+        for (int i = 0; i < Ticks; i++)
+        {
+            // The collections are part of the measured loop's set-up, not of the tick.
+            foreach (Collector collector in scheduler.Collectors)
+            {
+                scheduler.RequestCollection(collector);
+            }
+
+            scheduler.RunDue();
+            long t0 = Stopwatch.GetTimestamp();
+            runtime.TickOnce();
+            durations[i] = Stopwatch.GetTimestamp() - t0;
+        }
+
+        long bytes = runtime.TickThreadAllocatedBytes - bytesBefore;
+        long actions = action.Runs - actionsBefore;
+        Array.Sort(durations);
+        return (durations, bytes, actions);
+    }
+
+    private sealed class LoadObserved
+    {
+        public static readonly LoadObserved Instance = new();
+    }
+
+    private sealed class LoadWorker(IState<LoadObserved, string> state) : IWorker<LoadObserved, string>
+    {
+        public ValueTask<LoadObserved> CollectObservedStateAsync(DesiredState<string> desired, CancellationToken cancellationToken) => ValueTask.FromResult<LoadObserved>(LoadObserved.Instance);
+
+        public DerivedState<string> DeriveDesiredState(UserSpec spec) => new("running", "", null);
+
+        public IState<LoadObserved, string> GetInitialState() => state;
+    }
+
+    private sealed class EmittingState(IAction action) : IState<LoadObserved, string>
+    {
+        public string Name => "emitting";
+
+        public Transition<LoadObserved, string> Next(in Snapshot<LoadObserved, string> snapshot)
+            => snapshot.ShutdownRequested ? Transition.Emit(this, Signal.NeedsRemoval) : Transition.Act(this, action);
+    }
+
+    private sealed class QuietState : IState<LoadObserved, string>
+    {
+        public string Name => "quiet";
+
+        public Transition<LoadObserved, string> Next(in Snapshot<LoadObserved, string> snapshot)
+            => snapshot.ShutdownRequested ? Transition.Emit(this, Signal.NeedsRemoval) : Transition.To(this);
+    }
+
+    private sealed class CountingAction : IAction
+    {
+        private long _runs;
+
+        public string Kind => "load";
+
+        public long Runs => Interlocked.Read(ref _runs);
+
+        public ValueTask ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _runs);
+            return default;
+        }
+    }
+}
