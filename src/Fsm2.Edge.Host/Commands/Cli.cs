@@ -104,10 +104,28 @@ internal static class Cli
             output,
             error));
 
+        var calibrate = new Command("calibrate", "Measure the W1 tick on this machine against a profile's budgets; verdict PASS, MARGINAL or FAIL (exit 4).")
+        {
+            CommandTable.CalibrateProfile, CommandTable.CalibrateProfilesDir, CommandTable.CalibrateTicks,
+            CommandTable.CalibrateTimerDuration, CommandTable.CalibrateJson, CommandTable.CalibrateReportOnly,
+        };
+        calibrate.SetAction(parse => CalibrateCommand.Run(
+            new CalibrateArguments(
+                parse.GetRequiredValue(CommandTable.CalibrateProfile),
+                parse.GetValue(CommandTable.CalibrateProfilesDir),
+                parse.GetValue(CommandTable.CalibrateTicks),
+                parse.GetValue(CommandTable.CalibrateTimerDuration),
+                parse.GetValue(CommandTable.CalibrateJson),
+                parse.GetValue(CommandTable.CalibrateReportOnly)),
+            output,
+            error,
+            signals.Stopping));
+
         root.Subcommands.Add(run);
         root.Subcommands.Add(demo);
         root.Subcommands.Add(validate);
         root.Subcommands.Add(profiles);
+        root.Subcommands.Add(calibrate);
         return root;
     }
 

@@ -35,6 +35,14 @@ internal static class CommandTable
     public static readonly Option<bool> ProfilesJson = new("--json") { Description = "Print JSON." };
     public static readonly Option<string?> ProfilesDir = new("--profiles-dir") { Description = "Directory searched first for profiles.", HelpName = "DIR" };
 
+    // calibrate
+    public static readonly Option<string> CalibrateProfile = new("--profile") { Description = "The hardware profile to judge this machine against (name or .json path).", Required = true, HelpName = "NAME|PATH" };
+    public static readonly Option<string?> CalibrateProfilesDir = new("--profiles-dir") { Description = "Directory searched first for profiles (also the profiles listed as satisfied).", HelpName = "DIR" };
+    public static readonly Option<int?> CalibrateTicks = new("--ticks") { Description = "Steady ticks, and change ticks (default: the profile's calibration.ticks).", HelpName = "N" };
+    public static readonly Option<string?> CalibrateTimerDuration = new("--timer-duration") { Description = "How long to tick at the profile's interval to measure timer lateness (default 5s).", HelpName = "D" };
+    public static readonly Option<string?> CalibrateJson = new("--json") { Description = "Also write the numbers and the verdict as JSON to FILE.", HelpName = "FILE" };
+    public static readonly Option<bool> CalibrateReportOnly = new("--report-only") { Description = "Print the report and exit 0 whatever the verdict (runs under emulation)." };
+
     /// <summary>One documented option: the verb, the symbol and arguments that exercise it.</summary>
     public sealed record OptionRow(string Verb, Option Option, string[] Sample);
 
@@ -53,6 +61,12 @@ internal static class CommandTable
         new("validate", ValidateProfile, ["plant.yaml", "--profile", "arm64-small"]),
         new("validate", ValidateProfilesDir, ["plant.yaml", "--profiles-dir", "/tmp"]),
         new("validate", ValidateJson, ["plant.yaml", "--json"]),
+        new("calibrate", CalibrateProfile, ["--profile", "x64-server"]),
+        new("calibrate", CalibrateProfilesDir, ["--profile", "x64-server", "--profiles-dir", "/tmp"]),
+        new("calibrate", CalibrateTicks, ["--profile", "x64-server", "--ticks", "500"]),
+        new("calibrate", CalibrateTimerDuration, ["--profile", "x64-server", "--timer-duration", "2s"]),
+        new("calibrate", CalibrateJson, ["--profile", "x64-server", "--json", "out.json"]),
+        new("calibrate", CalibrateReportOnly, ["--profile", "x64-server", "--report-only"]),
         new("profiles", ProfilesShow, ["--show", "x64-server"]),
         new("profiles", ProfilesJson, ["--json"]),
         new("profiles", ProfilesDir, ["--profiles-dir", "/tmp"]),

@@ -30,6 +30,39 @@ public static class SyntheticTree
     public static IReadOnlyList<ChildSpec> Register(WorkerFactory factory, int workers, bool startedInitially = true)
     {
         ArgumentNullException.ThrowIfNull(factory);
+        (ChildSpec[] top, Dictionary<string, IReadOnlyList<ChildSpec>> childLists) = Layout(workers);
+        factory.Register<SyntheticObserved, string>(
+            ParentType,
+            id => new SyntheticWorker(childLists.GetValueOrDefault(id.Id), startedInitially));
+        factory.Register<SyntheticObserved, string>(LeafType, _ => new SyntheticWorker(null, startedInitially));
+        return top;
+    }
+
+    /// <summary>
+    /// Registers the two synthetic types like <see cref="Register"/> and returns the W1 tree as a
+    /// <see cref="SyntheticWorkload"/>, which can also change one leaf's user spec (the change ticks of
+    /// <c>fsm2-edge calibrate</c>, 50-runtime-monitoring §11.3). Without a change the tree is exactly the one
+    /// <see cref="Register"/> builds.
+    /// </summary>
+    /// <param name="factory">Where to register the types.</param>
+    /// <param name="workers">N: every node counted, the root included (minimum 2).</param>
+    /// <returns>The workload; hand <see cref="SyntheticWorkload.Configuration"/> to the runtime.</returns>
+    public static SyntheticWorkload RegisterWorkload(WorkerFactory factory, int workers)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        (ChildSpec[] top, Dictionary<string, IReadOnlyList<ChildSpec>> childLists) = Layout(workers);
+        var workload = new SyntheticWorkload(workers, top, childLists[SyntheticWorkload.ChangingParent], s_activeMapping);
+        factory.Register<SyntheticObserved, string>(
+            ParentType,
+            id => id.Id == SyntheticWorkload.ChangingParent
+                ? new SyntheticWorker(startedInitially: true, workload.CurrentChangingChildren)
+                : new SyntheticWorker(childLists.GetValueOrDefault(id.Id), startedInitially: true));
+        factory.Register<SyntheticObserved, string>(LeafType, _ => new SyntheticWorker(null, startedInitially: true));
+        return workload;
+    }
+
+    private static (ChildSpec[] Top, Dictionary<string, IReadOnlyList<ChildSpec>> ChildLists) Layout(int workers)
+    {
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 2);
         int parents = Math.Max(1, workers / 100);
         int leaves = Math.Max(0, workers - 1 - parents);
@@ -49,10 +82,6 @@ public static class SyntheticTree
             top[p] = new ChildSpec(name, ParentType, UserSpec.Empty, s_activeMapping);
         }
 
-        factory.Register<SyntheticObserved, string>(
-            ParentType,
-            id => new SyntheticWorker(childLists.GetValueOrDefault(id.Id), startedInitially));
-        factory.Register<SyntheticObserved, string>(LeafType, _ => new SyntheticWorker(null, startedInitially));
-        return top;
+        return (top, childLists);
     }
 }

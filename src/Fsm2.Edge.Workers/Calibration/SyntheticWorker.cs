@@ -13,6 +13,7 @@ public sealed class SyntheticWorker : IWorker<SyntheticObserved, string>
     private static readonly SyntheticObserved s_stoppedObservation = new(false, 0, 0);
 
     private readonly IReadOnlyList<ChildSpec>? _children;
+    private readonly Func<IReadOnlyList<ChildSpec>?>? _childSource;
     private int _started;
 
     /// <summary>Creates a worker.</summary>
@@ -23,6 +24,14 @@ public sealed class SyntheticWorker : IWorker<SyntheticObserved, string>
         _children = children;
         _started = startedInitially ? 1 : 0;
     }
+
+    /// <summary>
+    /// Creates a parent whose declaration is read from <paramref name="childSource"/> at every derive (the change ticks of
+    /// <see cref="SyntheticWorkload"/>: a derive happens only when the parent's inputs changed).
+    /// </summary>
+    internal SyntheticWorker(bool startedInitially, Func<IReadOnlyList<ChildSpec>?> childSource)
+        : this(children: null, startedInitially)
+        => _childSource = childSource;
 
     /// <summary>Whether the simulated process runs.</summary>
     public bool IsProcessRunning => Volatile.Read(ref _started) != 0;
@@ -36,7 +45,7 @@ public sealed class SyntheticWorker : IWorker<SyntheticObserved, string>
     {
         ArgumentNullException.ThrowIfNull(spec);
         string state = spec.Config.Length == 0 ? SyntheticStates.ActiveState : spec.Config;
-        return new DerivedState<string>(state, spec.Config, _children);
+        return new DerivedState<string>(state, spec.Config, _childSource?.Invoke() ?? _children);
     }
 
     /// <inheritdoc/>
