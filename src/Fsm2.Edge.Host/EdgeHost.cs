@@ -38,7 +38,9 @@ internal static class EdgeHost
         var pack = new PackWiring();
         WorkerFactory registry = HostEnvironment.CreateRegistry(groups, pack, time);
         ConfigLoadOptions load = HostEnvironment.LoadOptions(registry, options.ProfilesDirectory, options.Profile, options.Broker);
-        ConfigLoadResult result = ConfigLoader.LoadFile(options.ConfigFile, load);
+        ConfigLoadResult result = options.ConfigText is { } text
+            ? ConfigLoader.Parse(text, options.ConfigFile, load)
+            : ConfigLoader.LoadFile(options.ConfigFile, load);
         if (!result.Succeeded)
         {
             foreach (ConfigFinding finding in result.Findings)
@@ -146,7 +148,7 @@ internal static class EdgeHost
                 await fleet.WaitForFirstAsync(wait, time, signals.Stopping).ConfigureAwait(false);
             }
 
-            if (!options.NoWatch)
+            if (!options.NoWatch && options.ConfigText is null)
             {
                 watcher.Start();
             }
@@ -156,6 +158,7 @@ internal static class EdgeHost
             publisher.MarkOnline();
             HostLog.RuntimeStarted(runtimeLog, config.NodeCount, runtimeOptions.TickInterval.TotalMilliseconds, runtimeOptions.ActionThreads,
                 runtimeOptions.ActionQueueCapacity, time.GetElapsedTime(started).TotalMilliseconds);
+            options.Started?.Invoke(new HostStarted(runtime, config, mqtt.Endpoint.ToString(), time.GetUtcNow()));
 
             // The tick loop is never driven by the stopping token (a Go-original defect): the signal only starts the drain.
             var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

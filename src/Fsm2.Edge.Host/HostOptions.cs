@@ -3,8 +3,20 @@ namespace Fsm2.Edge.Host;
 /// <summary>What <c>run</c> was asked to do; <see cref="EdgeHost.RunAsync"/> needs nothing else.</summary>
 internal sealed record HostOptions
 {
-    /// <summary>The configuration file.</summary>
+    /// <summary>The configuration file; with <see cref="ConfigText"/> only the name findings and logs carry.</summary>
     public required string ConfigFile { get; init; }
+
+    /// <summary>
+    /// A built-in configuration (the <c>demo</c>'s): parsed instead of reading <see cref="ConfigFile"/>, and never
+    /// hot-reloaded, since there is no file to watch.
+    /// </summary>
+    public string? ConfigText { get; init; }
+
+    /// <summary>
+    /// Called once the runtime has started (after <c>runtime_started</c>), on the host's thread; it must return
+    /// promptly. The <c>demo</c> uses it to read the runtime's published status and metrics for its table.
+    /// </summary>
+    public Action<HostStarted>? Started { get; init; }
 
     /// <summary><c>--profile</c>: name or <c>.json</c> path; wins over <c>runtime.profile</c>.</summary>
     public string? Profile { get; init; }

@@ -66,20 +66,34 @@ internal static class Cli
             },
             signals));
 
-        var demo = new Command("demo", "Two demo production lines (a parent with a pump and a valve each) until Ctrl+C or --duration.")
+        var demo = new Command("demo", "Embedded broker, simulated presses and protocol converters bridging them to the UNS, with a live status table; until Ctrl+C or --duration.")
         {
-            CommandTable.DemoDuration, CommandTable.DemoCycle,
+            CommandTable.DemoPort, CommandTable.DemoDevices, CommandTable.DemoDuration, CommandTable.DemoPlain, CommandTable.DemoFaults,
+            CommandTable.DemoPrintConfig, CommandTable.DemoProfile,
         };
         demo.SetAction(async (parse, _) =>
         {
-            if (!TryDuration(parse.GetValue(CommandTable.DemoDuration), out TimeSpan? duration)
-                || !TryDuration(parse.GetValue(CommandTable.DemoCycle), out TimeSpan? cycle))
+            if (!TryDuration(parse.GetValue(CommandTable.DemoDuration), out TimeSpan? duration))
             {
-                await error.WriteLineAsync("durations are positive numbers of seconds or durations such as 30s, 1m30s").ConfigureAwait(false);
+                await error.WriteLineAsync("--duration must be a positive duration such as 30s or 1m30s, or a number of seconds").ConfigureAwait(false);
                 return ExitCodes.UsageOrConfig;
             }
 
-            return await DemoCommand.RunAsync(duration, cycle ?? TimeSpan.FromSeconds(6), signals.Stopping).ConfigureAwait(false);
+            var options = new DemoOptions
+            {
+                Port = parse.GetValue(CommandTable.DemoPort),
+                Devices = parse.GetValue(CommandTable.DemoDevices),
+                Duration = duration,
+                Plain = parse.GetValue(CommandTable.DemoPlain),
+                Faults = parse.GetValue(CommandTable.DemoFaults),
+                PrintConfig = parse.GetValue(CommandTable.DemoPrintConfig),
+                Profile = parse.GetValue(CommandTable.DemoProfile),
+            };
+
+            // In place only on a real terminal: the process's own stdout, not redirected, and not TERM=dumb.
+            bool terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected
+                && Environment.GetEnvironmentVariable("TERM") is not "dumb";
+            return await DemoCommand.RunAsync(options, output, error, signals, terminal).ConfigureAwait(false);
         });
 
         var validate = new Command("validate", "Load, validate and dry-derive a configuration file; no broker, no threads.")

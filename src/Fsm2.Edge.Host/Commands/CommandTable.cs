@@ -20,9 +20,14 @@ internal static class CommandTable
     public static readonly Option<string?> RunLogLevel = new Option<string?>("--log-level") { Description = "trace, debug, info (default), warning or error.", HelpName = "LEVEL" }.AcceptOnlyFromAmong(LogLevels);
     public static readonly Option<string> RunLogFormat = new Option<string>("--log-format") { Description = "console (default) or json.", DefaultValueFactory = _ => "console", HelpName = "FORMAT" }.AcceptOnlyFromAmong("console", "json");
 
-    // demo (kept as it is until the worker pack rebuilds it)
-    public static readonly Option<string?> DemoDuration = new("--duration") { Description = "Stop gracefully after this long (seconds, or a duration such as 30s).", HelpName = "D" };
-    public static readonly Option<string?> DemoCycle = new("--cycle") { Description = "line-a alternates production/maintenance this often (default 6 s).", HelpName = "D" };
+    // demo
+    public static readonly Option<int> DemoPort = new("--port") { Description = "Embedded broker port (default 1883; simulators listen on 15021 up); 0 picks free ports for both.", DefaultValueFactory = _ => 1883, HelpName = "N" };
+    public static readonly Option<int> DemoDevices = new("--devices") { Description = "Simulated devices, and as many protocol converters: 1-50 (default 3).", DefaultValueFactory = _ => 3, HelpName = "N" };
+    public static readonly Option<string?> DemoDuration = new("--duration") { Description = "Stop gracefully after this long (a duration such as 30s or 1m30s, or seconds).", HelpName = "D" };
+    public static readonly Option<bool> DemoPlain = new("--plain") { Description = "Print the table every 5 s without escape codes (the default when stdout is not a terminal)." };
+    public static readonly Option<bool> DemoFaults = new("--faults") { Description = "Stop one simulator for 10 s every 30 s, in turn." };
+    public static readonly Option<bool> DemoPrintConfig = new("--print-config") { Description = "Print the built-in configuration (YAML) and exit." };
+    public static readonly Option<string?> DemoProfile = new("--profile") { Description = "Hardware profile name or .json path (default: this architecture's).", HelpName = "NAME|PATH" };
 
     // validate
     public static readonly Argument<string> ValidateFile = new("FILE") { Description = "The configuration file to check." };
@@ -56,8 +61,13 @@ internal static class CommandTable
         new("run", RunNoWatch, ["--config", "plant.yaml", "--no-watch"]),
         new("run", RunLogLevel, ["--config", "plant.yaml", "--log-level", "debug"]),
         new("run", RunLogFormat, ["--config", "plant.yaml", "--log-format", "json"]),
-        new("demo", DemoDuration, ["--duration", "10"]),
-        new("demo", DemoCycle, ["--cycle", "3"]),
+        new("demo", DemoPort, ["--port", "0"]),
+        new("demo", DemoDevices, ["--devices", "5"]),
+        new("demo", DemoDuration, ["--duration", "20s"]),
+        new("demo", DemoPlain, ["--plain"]),
+        new("demo", DemoFaults, ["--faults"]),
+        new("demo", DemoPrintConfig, ["--print-config"]),
+        new("demo", DemoProfile, ["--profile", "arm64-small"]),
         new("validate", ValidateProfile, ["plant.yaml", "--profile", "arm64-small"]),
         new("validate", ValidateProfilesDir, ["plant.yaml", "--profiles-dir", "/tmp"]),
         new("validate", ValidateJson, ["plant.yaml", "--json"]),
