@@ -338,28 +338,44 @@ internal sealed partial class ConfigReader
                     target is null ? "a tcp probe needs target: \"host:port\"" : $"target '{target}' must be host:port with a port 1-65535");
                 ok = false;
             }
-            else if (type == "mqtt" && target is not null)
+            else if (type == "mqtt" && target is not null && MqttTargetError(target) is { } targetError)
             {
-                Error(map["target"]!, ConfigCodes.InvalidProbe, probePath + ".target", "an mqtt probe always targets the runtime's broker; remove 'target'");
+                Error(map["target"]!, ConfigCodes.InvalidProbe, probePath + ".target", targetError);
                 ok = false;
             }
 
             TimeSpan? interval = AsDuration(map["interval"], probePath + ".interval", TimeSpan.FromMilliseconds(1));
             TimeSpan? timeout = AsDuration(map["timeout"], probePath + ".timeout", TimeSpan.FromMilliseconds(1));
-            if (interval is { } i && timeout is { } t && t >= i)
+            if (interval is not null || timeout is not null)
             {
-                Error(map["timeout"]!, ConfigCodes.InvalidProbe, probePath + ".timeout", "timeout must be shorter than interval");
-                ok = false;
+                // The side an entry leaves out comes from the profile (runtime.overrides applied), so the runtime's
+                // rule "timeout below interval" is checked here, where the finding can name the line.
+                TimeSpan? effectiveInterval = interval ?? (_profile is { } p1 ? TimeSpan.FromMilliseconds(p1.Supervision.ProbeIntervalMs) : null);
+                TimeSpan? effectiveTimeout = timeout ?? (_profile is { } p2 ? TimeSpan.FromMilliseconds(p2.Supervision.ProbeTimeoutMs) : null);
+                if (effectiveInterval is { } i && effectiveTimeout is { } t && t >= i)
+                {
+                    YNode at = map[timeout is not null ? "timeout" : "interval"]!;
+                    string message = interval is not null && timeout is not null
+                        ? "timeout must be shorter than interval"
+                        : timeout is not null
+                            ? $"timeout {Format(t)} must be shorter than the profile's probe interval {Format(i)}"
+                            : $"interval {Format(i)} must be longer than the profile's probe timeout {Format(t)}";
+                    Error(at, ConfigCodes.InvalidProbe, probePath + (timeout is not null ? ".timeout" : ".interval"), message);
+                    ok = false;
+                }
             }
 
             long? misses = AsInteger(map["miss_threshold"], probePath + ".miss_threshold", 1, 1_000);
             if (ok)
             {
-                probes.Add(new ProbeEntry(type!, id!, target, interval, timeout, (int?)misses, map.Line));
+                YNode idNode = map["id"]!;
+                probes.Add(new ProbeEntry(type!, id!, target, interval, timeout, (int?)misses, map.Line) { IdLine = idNode.Line, IdColumn = idNode.Column });
             }
         }
 
         return probes;
+
+        static string Format(TimeSpan value) => value.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) + "ms";
 
         static bool IsHostPort(string text)
         {
@@ -368,6 +384,24 @@ internal sealed partial class ConfigReader
                 && int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port)
                 && port is >= 1 and <= 65_535;
         }
+    }
+
+    /// <summary>
+    /// The target rule of an <c>mqtt</c> probe (FSM2CFG056): <c>embedded</c>, <c>mqtt://host:port</c> or
+    /// <c>mqtts://host:port</c>; <c>embedded</c> only when the runtime runs the embedded broker. No target means the
+    /// runtime's own broker (<see cref="ConfigDeclaration"/> resolves it).
+    /// </summary>
+    /// <returns>The problem, or <see langword="null"/> when the target is usable.</returns>
+    private string? MqttTargetError(string target)
+    {
+        if (!TryParseBroker(target, out BrokerEndpoint? endpoint))
+        {
+            return $"target '{target}' must be 'embedded', mqtt://host:port or mqtts://host:port (omit it to probe the runtime's broker)";
+        }
+
+        return endpoint.Embedded && !_runtimeBroker.Embedded
+            ? $"target 'embedded' needs runtime.broker: embedded, but this runtime connects to {_runtimeBroker}; omit the target to probe that broker"
+            : null;
     }
 
     /// <summary>FSM2CFG056: probe ids are unique per runtime (30-supervision §10.1).</summary>
@@ -380,11 +414,12 @@ internal sealed partial class ConfigReader
         {
             foreach (WorkerEntry entry in entries)
             {
-                foreach (ProbeEntry probe in entry.Probes)
+                for (int index = 0; index < entry.Probes.Count; index++)
                 {
+                    ProbeEntry probe = entry.Probes[index];
                     if (owners.TryGetValue(probe.Id, out string? owner))
                     {
-                        Error(probe.Line, 1, ConfigCodes.InvalidProbe, _entryPaths[entry] + ".probes",
+                        Error(probe.IdLine, probe.IdColumn, ConfigCodes.InvalidProbe, $"{_entryPaths[entry]}.probes[#{index + 1}].id",
                             $"probe id '{probe.Id}' is already used by {owner}");
                         _entriesWithErrors.Add(entry);
                     }

@@ -27,6 +27,11 @@ internal sealed partial class ConfigReader
     private bool _runtimeFailure;
     private bool _fleetMode;
 
+    // The runtime section's broker and profile, read before the workers: an mqtt probe's default target and the
+    // probe interval/timeout an entry leaves to the profile.
+    private BrokerEndpoint _runtimeBroker = BrokerEndpoint.EmbeddedBroker;
+    private HardwareProfile? _profile;
+
     public ConfigReader(string file, byte[] bytes, ConfigLoadOptions options)
     {
         _file = file;
@@ -65,6 +70,8 @@ internal sealed partial class ConfigReader
 
         RuntimeSection runtime = ReadRuntime(map["runtime"], out HardwareProfile? profile);
         _fleetMode = runtime.Fleet is not null;
+        _runtimeBroker = runtime.Broker;
+        _profile = profile;
         IReadOnlyDictionary<string, object?> global = ReadGlobal(map["global"]);
 
         IReadOnlyList<WorkerEntry> workers = [];

@@ -125,7 +125,7 @@ public sealed class ConfigWatcher : IDisposable
                 return;
             }
 
-            Apply(ConfigDeclaration.Build(_current), globalsChanged: true);
+            Apply(ConfigDeclaration.Build(_current, Started.Runtime.Broker), globalsChanged: true);
             Log.ConfigLoaded(_logger, File, 1, _current.NodeCount, _current.CanonicalHash);
             foreach (ConfigFinding warning in _current.Warnings)
             {
@@ -297,7 +297,8 @@ public sealed class ConfigWatcher : IDisposable
         _lastSeenHash = next.ContentHash;
         _lastError = null;
         _restartRequired = restart;
-        Apply(ConfigDeclaration.Build(next), globalsChanged);
+        // Probe targets resolve against the broker the runtime runs: runtime.broker is restart-only.
+        Apply(ConfigDeclaration.Build(next, Started.Runtime.Broker), globalsChanged);
         generation = Interlocked.Read(ref _generation);
         _runtime.Metrics.ConfigReloads.Add(1, new KeyValuePair<string, object?>("result", "applied"));
         Log.ConfigReloadApplied(_logger, File, generation, counts.Added, counts.Updated, counts.Replaced, counts.Removed, counts.Unchanged, 0,
@@ -402,8 +403,10 @@ public sealed class ConfigWatcher : IDisposable
         public static readonly ProbeComparer Instance = new();
 
         public bool Equals(ProbeEntry? x, ProbeEntry? y)
-            => x is not null && y is not null && (x with { Line = 0 }) == (y with { Line = 0 });
+            => x is not null && y is not null && Strip(x) == Strip(y);
 
-        public int GetHashCode(ProbeEntry obj) => (obj with { Line = 0 }).GetHashCode();
+        public int GetHashCode(ProbeEntry obj) => Strip(obj).GetHashCode();
+
+        private static ProbeEntry Strip(ProbeEntry entry) => entry with { Line = 0, IdLine = 0, IdColumn = 0 };
     }
 }

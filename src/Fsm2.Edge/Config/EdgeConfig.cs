@@ -221,12 +221,27 @@ public sealed record WorkerEntry
     public int Column { get; init; }
 }
 
-/// <summary>One <c>probes:</c> entry: <c>{type: mqtt, id}</c> or <c>{type: tcp, id, target}</c>.</summary>
+/// <summary>One <c>probes:</c> entry: <c>{type: mqtt, id[, target]}</c> or <c>{type: tcp, id, target}</c>.</summary>
+/// <remarks>
+/// Target rule of <c>mqtt</c> probes: without <c>target</c> the probe checks the broker the runtime's own clients use —
+/// <c>embedded</c> when <c>runtime.broker</c> is <c>embedded</c>, else the <c>runtime.broker</c> URL (with
+/// <c>--broker</c> applied). An explicit <c>embedded</c>, <c>mqtt://host:port</c> or <c>mqtts://host:port</c> overrides
+/// it (for example to watch a second broker a flow depends on); <c>embedded</c> is valid only on a runtime that runs
+/// the embedded broker. <see cref="ConfigDeclaration"/> resolves the default when it builds the node's
+/// <see cref="Health.ProbeSpec"/>.
+/// </remarks>
 /// <param name="Type"><c>mqtt</c> or <c>tcp</c>.</param>
 /// <param name="Id">Unique per runtime, <c>[A-Za-z0-9_.-]{1,64}</c>.</param>
-/// <param name="Target"><c>host:port</c> for <c>tcp</c>; <see langword="null"/> for <c>mqtt</c> (the runtime's broker).</param>
+/// <param name="Target"><c>host:port</c> for <c>tcp</c>; for <c>mqtt</c> the explicit broker, or <see langword="null"/> for the runtime's broker.</param>
 /// <param name="Interval">Probe period, or <see langword="null"/> for the profile's.</param>
 /// <param name="Timeout">Probe timeout, or <see langword="null"/> for the profile's.</param>
 /// <param name="MissThreshold">Consecutive misses before unhealthy, or <see langword="null"/> for the profile's.</param>
 /// <param name="Line">1-based line of the probe entry.</param>
-public sealed record ProbeEntry(string Type, string Id, string? Target, TimeSpan? Interval, TimeSpan? Timeout, int? MissThreshold, int Line);
+public sealed record ProbeEntry(string Type, string Id, string? Target, TimeSpan? Interval, TimeSpan? Timeout, int? MissThreshold, int Line)
+{
+    /// <summary>1-based line of the <c>id</c> value (where a duplicate id is reported); 0 when unknown.</summary>
+    public int IdLine { get; init; }
+
+    /// <summary>1-based column of the <c>id</c> value; 0 when unknown.</summary>
+    public int IdColumn { get; init; }
+}

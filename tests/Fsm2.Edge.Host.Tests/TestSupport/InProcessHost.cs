@@ -10,9 +10,9 @@ public sealed partial class InProcessHost : IAsyncDisposable
     private readonly LockedLog _log = new();
     private readonly HostSignals _signals = new();
 
-    private InProcessHost(string file)
+    private InProcessHost(string file, bool watch)
     {
-        Run = EdgeHost.RunAsync(new HostOptions { ConfigFile = file, NoWatch = true, Out = _log, Error = _log }, _signals);
+        Run = EdgeHost.RunAsync(new HostOptions { ConfigFile = file, NoWatch = !watch, Out = _log, Error = _log }, _signals);
     }
 
     /// <summary>The run; its result is the exit code.</summary>
@@ -21,8 +21,8 @@ public sealed partial class InProcessHost : IAsyncDisposable
     /// <summary>The log so far.</summary>
     public string Log => _log.Text;
 
-    /// <summary>Starts the host on <paramref name="file"/>.</summary>
-    public static InProcessHost Start(string file) => new(file);
+    /// <summary>Starts the host on <paramref name="file"/>; with <paramref name="watch"/> the file is hot-reloaded.</summary>
+    public static InProcessHost Start(string file, bool watch = false) => new(file, watch);
 
     /// <summary>Waits (bounded) until the log contains <paramref name="text"/>.</summary>
     public void WaitForLog(string text, TimeSpan? timeout = null) =>
