@@ -108,7 +108,10 @@ public sealed partial class MonitoringPublisher
     {
         NodeStatus node = record.Latest;
         _buffer.Clear();
-        MonitoringJson.WriteNodeStatus(_buffer, node, record.Since, Volatile.Read(ref _config)?.Generation, _options.RuntimeId, wallNow);
+        // `since`: when the worker entered its state (runtime clock); statuses not built by a runtime fall back to when
+        // the publisher first saw the state.
+        DateTimeOffset since = node.StateSince != default ? node.StateSince : record.Since;
+        MonitoringJson.WriteNodeStatus(_buffer, node, since, Volatile.Read(ref _config)?.Generation, _options.RuntimeId, wallNow);
         if (await TryPublishAsync(_options.StatusTopic(node.Path), EdgeQos.AtLeastOnce, retain: true, ct).ConfigureAwait(false))
         {
             record.Published = node;
@@ -126,12 +129,44 @@ public sealed partial class MonitoringPublisher
             || a.Lifecycle != b.Lifecycle
             || a.ShutdownRequested != b.ShutdownRequested
             || a.Children.Count != b.Children.Count
-            || a.CollectorRestartCount != b.CollectorRestartCount)
+            || a.CollectorRestartCount != b.CollectorRestartCount
+            || a.CollectorDead != b.CollectorDead
+            || a.Mode != b.Mode
+            || !string.Equals(a.FrozenBy, b.FrozenBy, StringComparison.Ordinal)
+            || a.PanicBreaker.Open != b.PanicBreaker.Open
+            || a.Restarts != b.Restarts
+            || !SameBreaker(a.Breaker, b.Breaker)
+            || !Equals(a.Action, b.Action))
         {
             return false;
         }
 
         return a.LastError is null ? b.LastError is null : a.LastError.Equals(b.LastError);
+    }
+
+    // A breaker change is a change of state, attempt, label, causes, next trial or opening; the countdown is not.
+    private static bool SameBreaker(BreakerStatus a, BreakerStatus b)
+    {
+        if (ReferenceEquals(a, b))
+        {
+            return true;
+        }
+
+        if (a.State != b.State || a.Attempt != b.Attempt || !string.Equals(a.Label, b.Label, StringComparison.Ordinal)
+            || a.NextTrialAt != b.NextTrialAt || a.OpenSince != b.OpenSince || a.Causes.Count != b.Causes.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < a.Causes.Count; i++)
+        {
+            if (!string.Equals(a.Causes[i], b.Causes[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Pump-owned bookkeeping of one node.</summary>

@@ -16,7 +16,7 @@ internal sealed partial class EdgeMetrics : IDisposable
     public EdgeMetrics(IMeterFactory? meterFactory)
     {
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        Ticks = _meter.CreateCounter<long>("fsm2_ticks_total", description: "Ticks run.");
+        Ticks = _meter.CreateObservableCounter("fsm2_tick_total", () => Volatile.Read(ref _ticks), description: "Ticks run.");
         TickOverruns = _meter.CreateCounter<long>("fsm2_tick_overrun_total", description: "Ticks that started late because the previous one overran.");
         TickDuration = _meter.CreateHistogram<double>("fsm2_tick_duration_seconds", "s", "Duration of one whole-tree tick.");
         Derives = _meter.CreateCounter<long>("fsm2_derive_total", description: "Derive invocations by result.");
@@ -42,6 +42,7 @@ internal sealed partial class EdgeMetrics : IDisposable
         ActionShutdownAbandoned = _meter.CreateCounter<long>("fsm2_action_shutdown_abandoned_total", description: "Actions still running after the executor's shutdown wait.");
         ActionQueueWait = _meter.CreateHistogram<double>("fsm2_action_queue_wait_seconds", "s", "Time from enqueue to the start of execution.");
         CreateConfigInstruments();
+        CreateMonitoringInstruments();
 
         // Tick-thread counts are plain fields exported through observable instruments (40-actions §16): the tick only
         // increments a long, and a listener reads it on its own collection schedule.
@@ -104,7 +105,8 @@ internal sealed partial class EdgeMetrics : IDisposable
     /// <summary>Tick thread: one <c>BackoffDeferred</c>.</summary>
     public void CountBackoffDeferred() => Volatile.Write(ref _backoffDeferred, _backoffDeferred + 1);
 
-    public Counter<long> Ticks { get; }
+    /// <summary><c>fsm2_tick_total</c>: reads the tick thread's plain counter (<see cref="CountTick"/>).</summary>
+    public ObservableCounter<long> Ticks { get; }
 
     public Counter<long> TickOverruns { get; }
 
