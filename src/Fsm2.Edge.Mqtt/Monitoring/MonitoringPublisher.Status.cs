@@ -56,6 +56,12 @@ public sealed partial class MonitoringPublisher
                 record.Latest = node;
             }
 
+            // The in-flight action is live (it starts and ends without a new status): compared on every poll.
+            if (!record.Pending && (node.Ticks?.ActionStamp ?? 0) != record.PublishedActionStamp)
+            {
+                record.Pending = true;
+            }
+
             if (all || (record.Pending && now - record.PublishedAt >= minInterval))
             {
                 await PublishNodeAsync(record, now, wallNow, ct).ConfigureAwait(false);
@@ -89,9 +95,17 @@ public sealed partial class MonitoringPublisher
         bool shuttingDown = _runtime.ShutdownRequested || Phase is RuntimePhase.Stopping or RuntimePhase.Offline;
         foreach (string path in gone)
         {
+            NodeRecord record = _nodes[path];
             _nodes.Remove(path);
             if (shuttingDown)
             {
+                // Finalized by the shutdown: the retained status stays, so it must be the final one even when the
+                // per-node minimum interval held the last change back (E-31).
+                if (record.Pending)
+                {
+                    await PublishNodeAsync(record, _time.GetTimestamp(), _time.GetUtcNow(), ct).ConfigureAwait(false);
+                }
+
                 continue;
             }
 
@@ -115,6 +129,7 @@ public sealed partial class MonitoringPublisher
         if (await TryPublishAsync(_options.StatusTopic(node.Path), EdgeQos.AtLeastOnce, retain: true, ct).ConfigureAwait(false))
         {
             record.Published = node;
+            record.PublishedActionStamp = node.Ticks?.ActionStamp ?? 0;
             record.PublishedAt = now;
             record.Pending = false;
         }
@@ -135,8 +150,7 @@ public sealed partial class MonitoringPublisher
             || !string.Equals(a.FrozenBy, b.FrozenBy, StringComparison.Ordinal)
             || a.PanicBreaker.Open != b.PanicBreaker.Open
             || a.Restarts != b.Restarts
-            || !SameBreaker(a.Breaker, b.Breaker)
-            || !Equals(a.Action, b.Action))
+            || !SameBreaker(a.Breaker, b.Breaker))
         {
             return false;
         }
@@ -186,6 +200,8 @@ public sealed partial class MonitoringPublisher
         public long PublishedAt { get; set; }
 
         public bool Pending { get; set; }
+
+        public long PublishedActionStamp { get; set; }
 
         public DateTimeOffset Since { get; set; }
     }

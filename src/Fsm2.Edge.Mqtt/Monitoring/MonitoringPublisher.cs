@@ -104,7 +104,29 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
 
         // Every instrument named by the runtime's meter, the MQTT layer's included (§8.1: one meter name, Fsm2.Edge).
         // The worker pack records on its own meter (it cannot add to the core's); its instruments are catalogue metrics too.
-        _metrics = new MetricsAggregator(static meter => meter.Name is MqttMetrics.MeterName or WorkerPackMeterName);
+        // Meters of other runtimes in the same process (tests, tools) carry their own fsm2.runtime tag and are skipped.
+        string runtimeTag = runtime.MeterRuntimeTag;
+        _metrics = new MetricsAggregator(meter => meter.Name == WorkerPackMeterName
+            || (meter.Name == MqttMetrics.MeterName && IsOwnOrShared(meter, runtimeTag)));
+    }
+
+    // A runtime's meter carries its fsm2.runtime tag; meters without the tag (MQTT layer, process) are shared.
+    private static bool IsOwnOrShared(System.Diagnostics.Metrics.Meter meter, string runtimeTag)
+    {
+        if (meter.Tags is null)
+        {
+            return true;
+        }
+
+        foreach (KeyValuePair<string, object?> tag in meter.Tags)
+        {
+            if (tag.Key == "fsm2.runtime")
+            {
+                return tag.Value is string value && value == runtimeTag;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The phase the runtime state topic reports.</summary>

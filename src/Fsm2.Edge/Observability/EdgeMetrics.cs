@@ -15,7 +15,10 @@ internal sealed partial class EdgeMetrics : IDisposable
 
     public EdgeMetrics(IMeterFactory? meterFactory)
     {
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        // The meter carries a per-runtime tag, so an exporter can tell this runtime's meter from those of other runtimes
+        // in the same process (SupervisorRuntime.MeterRuntimeTag); name and scope stay as listeners expect them.
+        var options = new MeterOptions(MeterName) { Tags = [new KeyValuePair<string, object?>(RuntimeTagKey, RuntimeTag)] };
+        _meter = meterFactory?.Create(options) ?? new Meter(options);
         Ticks = _meter.CreateObservableCounter("fsm2_tick_total", () => Volatile.Read(ref _ticks), description: "Ticks run.");
         TickOverruns = _meter.CreateCounter<long>("fsm2_tick_overrun_total", description: "Ticks that started late because the previous one overran.");
         TickDuration = _meter.CreateHistogram<double>("fsm2_tick_duration_seconds", "s", "Duration of one whole-tree tick.");
@@ -173,6 +176,12 @@ internal sealed partial class EdgeMetrics : IDisposable
     public void RecordDerive(string result) => Derives.Add(1, new KeyValuePair<string, object?>("result", result));
 
     public void RecordReconcile(string operation) => ReconcileOperations.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    /// <summary>The key of the meter tag that identifies a runtime's meter.</summary>
+    public const string RuntimeTagKey = "fsm2.runtime";
+
+    /// <summary>This runtime's value of the <see cref="RuntimeTagKey"/> meter tag (unique per instance).</summary>
+    public string RuntimeTag { get; } = Guid.NewGuid().ToString("N");
 
     public void Dispose() => _meter.Dispose();
 }

@@ -19,6 +19,9 @@ public sealed class NodeTickStats
     private long _max;
     private long _observedAt;
     private long _stale;
+    private string? _actionKind;
+    private long _actionSince;
+    private long _actionAttempt;
 
     internal NodeTickStats(long timestampFrequency)
     {
@@ -46,6 +49,37 @@ public sealed class NodeTickStats
 
     /// <summary>Whether the node is in the stale pause (its newest observation is older than the stale threshold).</summary>
     public bool Stale => Volatile.Read(ref _stale) != 0;
+
+    /// <summary>
+    /// The action queued or running for the node's worker, or <see langword="null"/>; a new record per read. The kind is
+    /// written last on start and cleared first on end, so a reader sees either no action or a consistent one (a
+    /// concurrent restart may pair a new kind with the previous start time for one read).
+    /// </summary>
+    public NodeActionStatus? Action
+    {
+        get
+        {
+            string? kind = Volatile.Read(ref _actionKind);
+            return kind is null
+                ? null
+                : new NodeActionStatus(kind, new DateTimeOffset(Volatile.Read(ref _actionSince), TimeSpan.Zero), (int)Volatile.Read(ref _actionAttempt));
+        }
+    }
+
+    /// <summary>An identity of the current action (its enqueue instant in UTC ticks), 0 without one: it changes whenever an
+    /// action starts or ends, which is what a status publisher compares.</summary>
+    public long ActionStamp => Volatile.Read(ref _actionKind) is null ? 0 : Volatile.Read(ref _actionSince);
+
+    /// <summary>Tick thread: an action was enqueued at <paramref name="since"/> (UTC ticks) as attempt <paramref name="attempt"/>.</summary>
+    internal void SetAction(string kind, long since, int attempt)
+    {
+        Volatile.Write(ref _actionSince, since);
+        Volatile.Write(ref _actionAttempt, attempt);
+        Volatile.Write(ref _actionKind, kind);
+    }
+
+    /// <summary>Tick thread: the action ended (completed, abandoned or cancelled).</summary>
+    internal void ClearAction() => Volatile.Write(ref _actionKind, null);
 
     /// <summary>Tick thread: one tick of the node took <paramref name="elapsed"/> timestamp units.</summary>
     internal void RecordTick(long elapsed)

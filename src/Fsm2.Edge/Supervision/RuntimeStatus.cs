@@ -79,8 +79,11 @@ public sealed record NodeStatus(
     /// </summary>
     public NodeTickStats? Ticks { get; init; }
 
-    /// <summary>The action queued or running for the node's worker, or <see langword="null"/> (50-runtime-monitoring §6.3).</summary>
-    public NodeActionStatus? Action { get; init; }
+    /// <summary>
+    /// The action queued or running for the node's worker now, or <see langword="null"/> (50-runtime-monitoring §6.3).
+    /// Read live from <see cref="Ticks"/> (an action starting or ending does not publish a new status); each read allocates.
+    /// </summary>
+    public NodeActionStatus? Action => Ticks?.Action;
 
     /// <summary>
     /// The phase of <see cref="State"/> (50-runtime-monitoring §6.3, §7.0): <c>stopped</c>, <c>starting</c>, <c>running</c>,

@@ -441,9 +441,9 @@ public sealed partial class SupervisorNode
         slot.EmittedDuringShutdown = ShutdownRequested;
         _runtime.Metrics.AdjustInFlight(1);
 
-        // 50-runtime-monitoring §6.3: a change of the in-flight action is status-relevant (allocates a status only on
-        // ticks that start or end an action, never in a quiescent steady state).
-        _runtime.MarkStatusDirty();
+        // 50-runtime-monitoring §6.3 `action`: live fields beside the tick counters (plain stores, 0 B), so actions never
+        // force a status rebuild; the publisher notices the change on its next poll.
+        _tickStats.SetAction(action.Kind, slot.InFlightSince, slot.ConsecutiveFailures + 1);
         return EnqueueResult.Enqueued;
     }
 
@@ -475,7 +475,7 @@ public sealed partial class SupervisorNode
     {
         ActionSlot slot = ActionSlot;
         slot.LastKind = kind;
-        _runtime.MarkStatusDirty();
+        _tickStats.ClearAction();
         slot.LastOutcome = outcome;
         slot.LastError = error;
         slot.LastCompletedAt = stamp;
@@ -589,7 +589,7 @@ public sealed partial class SupervisorNode
             slot.InFlightKind = null;
             slot.InFlightSince = 0;
             slot.LastOutcome = Execution.ActionOutcome.Cancelled;
-            _runtime.MarkStatusDirty();
+            _tickStats.ClearAction();
         }
     }
 

@@ -235,16 +235,7 @@ public sealed partial class SupervisorNode
             Restarts = _restartsByParent,
             StateSince = _stateEnteredAt,
             Ticks = _tickStats,
-            Action = ActionToStatus(),
         };
     }
 
-    // 50-runtime-monitoring §6.3 `action`: the in-flight action; the attempt counts the failures before it.
-    private NodeActionStatus? ActionToStatus()
-    {
-        ActionSlot slot = ActionSlot;
-        return slot.InFlight && slot.InFlightKind is string kind
-            ? new NodeActionStatus(kind, new DateTimeOffset(slot.InFlightSince, TimeSpan.Zero), slot.ConsecutiveFailures + 1)
-            : null;
-    }
 }
