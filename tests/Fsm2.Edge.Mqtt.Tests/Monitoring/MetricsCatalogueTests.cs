@@ -143,6 +143,30 @@ public sealed class MetricsCatalogueTests
         Assert.All(s_treeCounts, k => Assert.Equal(0, tree.GetProperty(k).GetInt32()));
     }
 
+    [Fact]
+    [Trait("spec", "E-30")]
+    public async Task WorkerPackMeter_IsExported_OtherRuntimesMetersAreNot()
+    {
+        // arrange: the worker pack's meter (Fsm2.Edge.Workers), and a second runtime in the same process.
+        await using var f = new MonitoringFixture();
+        f.Runtime.SetConfiguration(f.Top);
+        f.TickUntilAllRunning(3);
+        using var pack = new System.Diagnostics.Metrics.Meter("Fsm2.Edge.Workers");
+        string name = $"fsm2_flow_test_{Guid.NewGuid():N}_total";
+        pack.CreateCounter<long>(name).Add(4, new KeyValuePair<string, object?>("node", "p0/w0"));
+        await using var other = new SupervisorRuntime(new WorkerFactory(), new RuntimeOptions(), f.Time);
+        other.TickOnce();
+        f.Publisher.Start();
+
+        // act
+        f.Advance(TimeSpan.FromSeconds(1));
+
+        // assert: the pack's series is there; the tick counter is this runtime's alone.
+        JsonElement snapshot = MonitoringFixture.Json(f.Seen.On($"{f.Prefix}/metrics")[^1]);
+        Assert.Equal(4, Value(snapshot, name));
+        Assert.Equal(f.Runtime.TickCount, Value(snapshot, "fsm2_tick_total"));
+    }
+
     private static double Value(JsonElement snapshot, string name) =>
         snapshot.GetProperty("metrics").EnumerateArray().Where(m => m.GetProperty("name").GetString() == name).Sum(m => m.GetProperty("value").GetDouble());
 
