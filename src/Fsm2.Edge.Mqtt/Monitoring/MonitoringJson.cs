@@ -17,7 +17,7 @@ internal static class MonitoringJson
     internal sealed record Heartbeat(
         RuntimePhase Phase, string Runtime, string Instance, string Version, string Profile, DateTimeOffset StartedAt,
         DateTimeOffset Ts, long Seq, double UptimeS, MonitoringConfigInfo? Config, (string Source, string Version)? Global,
-        RuntimeStatus Status, SupervisorRuntime Source);
+        RuntimeStatus Status, SupervisorRuntime Source, double? TickP99Us);
 
     public static string PhaseName(RuntimePhase phase) => phase switch
     {
@@ -89,11 +89,16 @@ internal static class MonitoringJson
             w.WriteEndObject();
         }
 
+        // tree (50 §6.2, §9.3): breakersOpen counts nodes whose own breaker is not closed; frozen counts nodes running
+        // health-only (an open node and every descendant it froze); stale counts nodes in the stale pause.
         int degraded = 0;
         int removing = 0;
+        int breakersOpen = 0;
+        int frozen = 0;
+        int stale = 0;
         foreach (NodeStatus node in h.Status.Nodes)
         {
-            if (string.Equals(node.State, "degraded", StringComparison.Ordinal))
+            if (string.Equals(node.Phase, "degraded", StringComparison.Ordinal))
             {
                 degraded++;
             }
@@ -102,20 +107,48 @@ internal static class MonitoringJson
             {
                 removing++;
             }
+
+            if (node.Breaker.State != Health.BreakerState.Closed)
+            {
+                breakersOpen++;
+            }
+
+            if (node.Mode == Health.NodeMode.HealthOnly)
+            {
+                frozen++;
+            }
+
+            if (node.Ticks?.Stale == true)
+            {
+                stale++;
+            }
         }
 
         w.WriteStartObject("tree");
         w.WriteNumber("nodes", h.Status.Nodes.Count);
         w.WriteNumber("degraded", degraded);
+        w.WriteNumber("breakersOpen", breakersOpen);
+        w.WriteNumber("frozen", frozen);
+        w.WriteNumber("stale", stale);
         w.WriteNumber("removing", removing);
         w.WriteEndObject();
         w.WriteStartObject("tick");
         w.WriteNumber("intervalMs", h.Source.Options.TickInterval.TotalMilliseconds);
         w.WriteNumber("count", h.Source.TickCount);
+        if (h.TickP99Us is double p99)
+        {
+            w.WriteNumber("p99Us", Math.Round(p99, 1));
+        }
+        else
+        {
+            w.WriteNull("p99Us");
+        }
+
         w.WriteNumber("overruns", h.Source.TickOverruns);
         w.WriteEndObject();
         w.WriteStartObject("actions");
         w.WriteNumber("inFlight", h.Source.OutstandingActions);
+        w.WriteNumber("ringUsed", h.Source.ActionQueueDepth);
         w.WriteNumber("ringCapacity", h.Source.Options.ActionQueueCapacity);
         w.WriteEndObject();
         w.WriteEndObject();
@@ -131,17 +164,37 @@ internal static class MonitoringJson
         w.WriteString("name", slash < 0 ? node.Path : node.Path[(slash + 1)..]);
         w.WriteString("type", node.WorkerType);
         w.WriteString("state", node.State);
+        w.WriteString("phase", node.Phase);
         w.WriteString("desired", node.EffectiveDesiredState);
         w.WriteString("lifecycle", node.Lifecycle == NodeLifecycle.Active ? "active" : node.Lifecycle == NodeLifecycle.Removing ? "removing" : "finalized");
         w.WriteString("reason", node.Reason);
         WriteTime(w, "since", since);
+        w.WriteString("mode", ModeName(node.Mode));
+        WriteNullableString(w, "frozenBy", node.FrozenBy);
         w.WriteBoolean("shutdownRequested", node.ShutdownRequested);
+        WriteBreaker(w, node.Breaker, ts);
+        w.WriteStartObject("panicBreaker");
+        w.WriteBoolean("open", node.PanicBreaker.Open);
+        w.WriteNumber("panicsInWindow", node.PanicBreaker.PanicsInWindow);
+        w.WriteEndObject();
         w.WriteStartObject("collector");
+        if (node.Ticks?.ObservedAt is DateTimeOffset observedAt)
+        {
+            w.WriteNumber("ageMs", Math.Max(0, Math.Round((ts - observedAt).TotalMilliseconds)));
+        }
+        else
+        {
+            w.WriteNull("ageMs");
+        }
+
         w.WriteNumber("restarts", node.CollectorRestartCount);
+        w.WriteBoolean("dead", node.CollectorDead);
+        w.WriteBoolean("stale", node.Ticks?.Stale ?? false);
         w.WriteEndObject();
         if (node.LastError is NodeError error)
         {
             w.WriteStartObject("lastError");
+            w.WriteString("class", ClassName(error));
             w.WriteString("site", SiteName(error.Source));
             w.WriteString("message", error.Message);
             WriteTime(w, "at", error.At);
@@ -152,7 +205,30 @@ internal static class MonitoringJson
             w.WriteNull("lastError");
         }
 
+        if (node.Action is NodeActionStatus action)
+        {
+            w.WriteStartObject("action");
+            w.WriteString("name", action.Name);
+            WriteTime(w, "startedAt", action.StartedAt);
+            w.WriteNumber("elapsedMs", Math.Max(0, Math.Round((ts - action.StartedAt).TotalMilliseconds)));
+            w.WriteNumber("attempt", action.Attempt);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("action");
+        }
+
+        w.WriteStartObject("ticks");
+        w.WriteNumber("count", node.Ticks?.Count ?? 0);
+        w.WriteNumber("lastUs", Math.Round(node.Ticks?.LastMicroseconds ?? 0, 1));
+        w.WriteNumber("maxUs", Math.Round(node.Ticks?.MaxMicroseconds ?? 0, 1));
+        w.WriteEndObject();
         w.WriteNumber("children", node.Children.Count);
+        w.WriteNumber("restarts", node.Restarts);
+
+        // Worker-written summaries (50 §6.3 `observed`) need a per-type writer the worker model does not offer yet.
+        w.WriteNull("observed");
         if (configGeneration is long generation)
         {
             w.WriteNumber("configGeneration", generation);
@@ -162,6 +238,73 @@ internal static class MonitoringJson
         WriteTime(w, "ts", ts);
         w.WriteEndObject();
     }
+
+    // 30-supervision §12: state, attempt, label, causes, nextTrialInMs (from the due time, at this publication), openSince.
+    private static void WriteBreaker(Utf8JsonWriter w, BreakerStatus breaker, DateTimeOffset ts)
+    {
+        w.WriteStartObject("breaker");
+        w.WriteString("state", breaker.State switch
+        {
+            Health.BreakerState.Open => "open",
+            Health.BreakerState.HalfOpen => "half-open",
+            _ => "closed",
+        });
+        w.WriteNumber("attempt", breaker.Attempt);
+        WriteNullableString(w, "label", breaker.Label);
+        w.WriteStartArray("causes");
+        foreach (string cause in breaker.Causes)
+        {
+            w.WriteStringValue(cause);
+        }
+
+        w.WriteEndArray();
+        if (breaker.NextTrialAt is DateTimeOffset next)
+        {
+            w.WriteNumber("nextTrialInMs", Math.Max(0, Math.Round((next - ts).TotalMilliseconds)));
+        }
+        else if (breaker.NextTrialInMs is double inMs)
+        {
+            w.WriteNumber("nextTrialInMs", Math.Round(inMs));
+        }
+        else
+        {
+            w.WriteNull("nextTrialInMs");
+        }
+
+        if (breaker.OpenSince is DateTimeOffset openSince)
+        {
+            WriteTime(w, "openSince", openSince);
+        }
+        else
+        {
+            w.WriteNull("openSince");
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static string ModeName(Health.NodeMode mode) => mode switch
+    {
+        Health.NodeMode.HealthOnly => "health-only",
+        Health.NodeMode.Shutdown => "shutdown",
+        _ => "full",
+    };
+
+    // 50 §6.3 `lastError.class` (config, transient, bug): the contained exception's class when there was one; otherwise by
+    // the step: derive, reconcile and probe-attachment errors come from the configuration, a silent collector is
+    // transient, and a failed Next without a classified exception is a bug.
+    private static string ClassName(NodeError error) => error.Class switch
+    {
+        Health.PanicClass.Config => "config",
+        Health.PanicClass.Transient => "transient",
+        Health.PanicClass.Bug => "bug",
+        _ => error.Source switch
+        {
+            ErrorSource.Collector => "transient",
+            ErrorSource.Evaluate => "bug",
+            _ => "config",
+        },
+    };
 
     public static void WriteMetrics(IBufferWriter<byte> buffer, string runtime, string instance, DateTimeOffset ts, double intervalS, long seq,
         List<MetricPoint> points)

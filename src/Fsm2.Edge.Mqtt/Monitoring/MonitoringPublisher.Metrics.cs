@@ -7,10 +7,23 @@ namespace Fsm2.Edge.Mqtt.Monitoring;
 public sealed partial class MonitoringPublisher
 {
     private const string NodeTag = "node";
+    private const string TickDurationName = "fsm2_tick_duration_seconds";
+
+    // Owner: the pump. The heartbeat's tick.p99Us: the p99 of the tick duration over the latest metrics interval that had
+    // ticks (50 §6.2); null before the first such snapshot.
+    private double? _tickP99Us;
 
     private async ValueTask PublishMetricsAsync(CancellationToken ct)
     {
         List<MetricPoint> points = Snapshot(_runtime.Status);
+        foreach (MetricPoint point in points)
+        {
+            if (point.Name == TickDurationName && point.Tags.Length == 0 && point.Interval is HistogramSummary summary)
+            {
+                _tickP99Us = summary.P99 * 1_000_000;
+            }
+        }
+
         long seq = Interlocked.Read(ref _metricsSeq) + 1;
         _buffer.Clear();
         MonitoringJson.WriteMetrics(_buffer, _options.RuntimeId, _instance, _time.GetUtcNow(), _options.MetricsInterval.TotalSeconds, seq, points);

@@ -56,6 +56,12 @@ public sealed partial class MonitoringPublisher
                 record.Latest = node;
             }
 
+            // The in-flight action is live (it starts and ends without a new status): compared on every poll.
+            if (!record.Pending && (node.Ticks?.ActionStamp ?? 0) != record.PublishedActionStamp)
+            {
+                record.Pending = true;
+            }
+
             if (all || (record.Pending && now - record.PublishedAt >= minInterval))
             {
                 await PublishNodeAsync(record, now, wallNow, ct).ConfigureAwait(false);
@@ -89,9 +95,17 @@ public sealed partial class MonitoringPublisher
         bool shuttingDown = _runtime.ShutdownRequested || Phase is RuntimePhase.Stopping or RuntimePhase.Offline;
         foreach (string path in gone)
         {
+            NodeRecord record = _nodes[path];
             _nodes.Remove(path);
             if (shuttingDown)
             {
+                // Finalized by the shutdown: the retained status stays, so it must be the final one even when the
+                // per-node minimum interval held the last change back (E-31).
+                if (record.Pending)
+                {
+                    await PublishNodeAsync(record, _time.GetTimestamp(), _time.GetUtcNow(), ct).ConfigureAwait(false);
+                }
+
                 continue;
             }
 
@@ -108,10 +122,14 @@ public sealed partial class MonitoringPublisher
     {
         NodeStatus node = record.Latest;
         _buffer.Clear();
-        MonitoringJson.WriteNodeStatus(_buffer, node, record.Since, Volatile.Read(ref _config)?.Generation, _options.RuntimeId, wallNow);
+        // `since`: when the worker entered its state (runtime clock); statuses not built by a runtime fall back to when
+        // the publisher first saw the state.
+        DateTimeOffset since = node.StateSince != default ? node.StateSince : record.Since;
+        MonitoringJson.WriteNodeStatus(_buffer, node, since, Volatile.Read(ref _config)?.Generation, _options.RuntimeId, wallNow);
         if (await TryPublishAsync(_options.StatusTopic(node.Path), EdgeQos.AtLeastOnce, retain: true, ct).ConfigureAwait(false))
         {
             record.Published = node;
+            record.PublishedActionStamp = node.Ticks?.ActionStamp ?? 0;
             record.PublishedAt = now;
             record.Pending = false;
         }
@@ -126,12 +144,43 @@ public sealed partial class MonitoringPublisher
             || a.Lifecycle != b.Lifecycle
             || a.ShutdownRequested != b.ShutdownRequested
             || a.Children.Count != b.Children.Count
-            || a.CollectorRestartCount != b.CollectorRestartCount)
+            || a.CollectorRestartCount != b.CollectorRestartCount
+            || a.CollectorDead != b.CollectorDead
+            || a.Mode != b.Mode
+            || !string.Equals(a.FrozenBy, b.FrozenBy, StringComparison.Ordinal)
+            || a.PanicBreaker.Open != b.PanicBreaker.Open
+            || a.Restarts != b.Restarts
+            || !SameBreaker(a.Breaker, b.Breaker))
         {
             return false;
         }
 
         return a.LastError is null ? b.LastError is null : a.LastError.Equals(b.LastError);
+    }
+
+    // A breaker change is a change of state, attempt, label, causes, next trial or opening; the countdown is not.
+    private static bool SameBreaker(BreakerStatus a, BreakerStatus b)
+    {
+        if (ReferenceEquals(a, b))
+        {
+            return true;
+        }
+
+        if (a.State != b.State || a.Attempt != b.Attempt || !string.Equals(a.Label, b.Label, StringComparison.Ordinal)
+            || a.NextTrialAt != b.NextTrialAt || a.OpenSince != b.OpenSince || a.Causes.Count != b.Causes.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < a.Causes.Count; i++)
+        {
+            if (!string.Equals(a.Causes[i], b.Causes[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Pump-owned bookkeeping of one node.</summary>
@@ -151,6 +200,8 @@ public sealed partial class MonitoringPublisher
         public long PublishedAt { get; set; }
 
         public bool Pending { get; set; }
+
+        public long PublishedActionStamp { get; set; }
 
         public DateTimeOffset Since { get; set; }
     }

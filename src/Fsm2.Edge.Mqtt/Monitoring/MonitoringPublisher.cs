@@ -23,7 +23,9 @@ namespace Fsm2.Edge.Mqtt.Monitoring;
 /// (re)connect the pump publishes the runtime state, then every node's status (retained), then resumes metrics, so a
 /// broker that lost its retained store is repopulated (§6.7).</para>
 /// <para><b>Status rules</b> (§6.3, §6.7): a node's status is published when its state, desired state, reason,
-/// lifecycle, last error, shutdown flag or child count changes, at most once per
+/// lifecycle, mode, frozenBy, breaker (state, attempt, label, causes, next trial), panic breaker, collector restarts or
+/// death, restarts, last error, in-flight action, shutdown flag or child count changes (tick counters and ages ride
+/// along), at most once per
 /// <see cref="MonitoringOptions.StatusMinInterval"/> per node (newest wins), plus a full refresh every
 /// <see cref="MonitoringOptions.StatusRefreshInterval"/>. A node that leaves the tree while the runtime is not shutting
 /// down was removed from the declaration (or replaced): its topic gets a zero-length retained message. Nodes finalized
@@ -49,6 +51,9 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
 
     // Owner: the pump (one at a time, see RunPumpAsync). The reusable payload buffer.
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+
+    /// <summary>The worker pack's meter (<c>Fsm2.Edge.Workers</c>, PackMetrics.MeterName), exported with the runtime's.</summary>
+    internal const string WorkerPackMeterName = "Fsm2.Edge.Workers";
 
     private ITimer? _timer;
     private int _phase;
@@ -98,7 +103,30 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
         _startedStamp = _time.GetTimestamp();
 
         // Every instrument named by the runtime's meter, the MQTT layer's included (§8.1: one meter name, Fsm2.Edge).
-        _metrics = new MetricsAggregator(static meter => meter.Name == MqttMetrics.MeterName);
+        // The worker pack records on its own meter (it cannot add to the core's); its instruments are catalogue metrics too.
+        // Meters of other runtimes in the same process (tests, tools) carry their own fsm2.runtime tag and are skipped.
+        string runtimeTag = runtime.MeterRuntimeTag;
+        _metrics = new MetricsAggregator(meter => meter.Name == WorkerPackMeterName
+            || (meter.Name == MqttMetrics.MeterName && IsOwnOrShared(meter, runtimeTag)));
+    }
+
+    // A runtime's meter carries its fsm2.runtime tag; meters without the tag (MQTT layer, process) are shared.
+    private static bool IsOwnOrShared(System.Diagnostics.Metrics.Meter meter, string runtimeTag)
+    {
+        if (meter.Tags is null)
+        {
+            return true;
+        }
+
+        foreach (KeyValuePair<string, object?> tag in meter.Tags)
+        {
+            if (tag.Key == "fsm2.runtime")
+            {
+                return tag.Value is string value && value == runtimeTag;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The phase the runtime state topic reports.</summary>
@@ -317,7 +345,7 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
         long seq = Interlocked.Read(ref _heartbeatSeq) + 1;
         var heartbeat = new MonitoringJson.Heartbeat(
             Phase, _options.RuntimeId, _instance, _options.Version, _options.Profile, _startedAt, _time.GetUtcNow(), seq,
-            _time.GetElapsedTime(_startedStamp).TotalSeconds, Volatile.Read(ref _config), global, status, _runtime);
+            _time.GetElapsedTime(_startedStamp).TotalSeconds, Volatile.Read(ref _config), global, status, _runtime, _tickP99Us);
         MonitoringJson.WriteHeartbeat(_buffer, heartbeat);
         if (await TryPublishAsync(_runtimeStateTopic, EdgeQos.AtLeastOnce, retain: true, ct).ConfigureAwait(false))
         {

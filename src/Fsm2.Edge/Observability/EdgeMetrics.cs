@@ -15,8 +15,11 @@ internal sealed partial class EdgeMetrics : IDisposable
 
     public EdgeMetrics(IMeterFactory? meterFactory)
     {
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        Ticks = _meter.CreateCounter<long>("fsm2_ticks_total", description: "Ticks run.");
+        // The meter carries a per-runtime tag, so an exporter can tell this runtime's meter from those of other runtimes
+        // in the same process (SupervisorRuntime.MeterRuntimeTag); name and scope stay as listeners expect them.
+        var options = new MeterOptions(MeterName) { Tags = [new KeyValuePair<string, object?>(RuntimeTagKey, RuntimeTag)] };
+        _meter = meterFactory?.Create(options) ?? new Meter(options);
+        Ticks = _meter.CreateObservableCounter("fsm2_tick_total", () => Volatile.Read(ref _ticks), description: "Ticks run.");
         TickOverruns = _meter.CreateCounter<long>("fsm2_tick_overrun_total", description: "Ticks that started late because the previous one overran.");
         TickDuration = _meter.CreateHistogram<double>("fsm2_tick_duration_seconds", "s", "Duration of one whole-tree tick.");
         Derives = _meter.CreateCounter<long>("fsm2_derive_total", description: "Derive invocations by result.");
@@ -42,6 +45,7 @@ internal sealed partial class EdgeMetrics : IDisposable
         ActionShutdownAbandoned = _meter.CreateCounter<long>("fsm2_action_shutdown_abandoned_total", description: "Actions still running after the executor's shutdown wait.");
         ActionQueueWait = _meter.CreateHistogram<double>("fsm2_action_queue_wait_seconds", "s", "Time from enqueue to the start of execution.");
         CreateConfigInstruments();
+        CreateMonitoringInstruments();
 
         // Tick-thread counts are plain fields exported through observable instruments (40-actions §16): the tick only
         // increments a long, and a listener reads it on its own collection schedule.
@@ -104,7 +108,8 @@ internal sealed partial class EdgeMetrics : IDisposable
     /// <summary>Tick thread: one <c>BackoffDeferred</c>.</summary>
     public void CountBackoffDeferred() => Volatile.Write(ref _backoffDeferred, _backoffDeferred + 1);
 
-    public Counter<long> Ticks { get; }
+    /// <summary><c>fsm2_tick_total</c>: reads the tick thread's plain counter (<see cref="CountTick"/>).</summary>
+    public ObservableCounter<long> Ticks { get; }
 
     public Counter<long> TickOverruns { get; }
 
@@ -171,6 +176,12 @@ internal sealed partial class EdgeMetrics : IDisposable
     public void RecordDerive(string result) => Derives.Add(1, new KeyValuePair<string, object?>("result", result));
 
     public void RecordReconcile(string operation) => ReconcileOperations.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    /// <summary>The key of the meter tag that identifies a runtime's meter.</summary>
+    public const string RuntimeTagKey = "fsm2.runtime";
+
+    /// <summary>This runtime's value of the <see cref="RuntimeTagKey"/> meter tag (unique per instance).</summary>
+    public string RuntimeTag { get; } = Guid.NewGuid().ToString("N");
 
     public void Dispose() => _meter.Dispose();
 }

@@ -68,6 +68,78 @@ public sealed record NodeStatus(
 
     /// <summary>How often the node was restarted by its parent's breaker (30-supervision §7).</summary>
     public int Restarts { get; init; }
+
+    /// <summary>When the worker entered <see cref="State"/> (runtime clock).</summary>
+    public DateTimeOffset StateSince { get; init; }
+
+    /// <summary>
+    /// The node's live tick counters (count, last and maximum duration, newest observation, stale pause). A reference to
+    /// the node's counters, not a copy: they move without a new status being published (50-runtime-monitoring §6.3).
+    /// <see langword="null"/> for statuses not built by a runtime.
+    /// </summary>
+    public NodeTickStats? Ticks { get; init; }
+
+    /// <summary>
+    /// The action queued or running for the node's worker now, or <see langword="null"/> (50-runtime-monitoring §6.3).
+    /// Read live from <see cref="Ticks"/> (an action starting or ending does not publish a new status); each read allocates.
+    /// </summary>
+    public NodeActionStatus? Action => Ticks?.Action;
+
+    /// <summary>
+    /// The phase of <see cref="State"/> (50-runtime-monitoring §6.3, §7.0): <c>stopped</c>, <c>starting</c>, <c>running</c>,
+    /// <c>degraded</c> or <c>stopping</c>. See <see cref="StatePhases.Of"/> for the rule.
+    /// </summary>
+    public string Phase => StatePhases.Of(State);
+}
+
+/// <summary>An in-flight action in a <see cref="NodeStatus"/> (50-runtime-monitoring §6.3).</summary>
+/// <param name="Name">The action kind, e.g. <c>subscribe</c>.</param>
+/// <param name="StartedAt">When it was enqueued (runtime clock).</param>
+/// <param name="Attempt">1 for a first try; n + 1 after n consecutive failures of the worker's actions (40-actions §11).</param>
+public sealed record NodeActionStatus(string Name, DateTimeOffset StartedAt, int Attempt);
+
+/// <summary>
+/// The phase of a worker state (50-runtime-monitoring §7.0), derived from the state-naming conventions every built-in
+/// worker type follows (10-core-hierarchy §2.7, 50 §7), so a worker type needs no extra declaration.
+/// </summary>
+/// <remarks>
+/// The rule, first match wins: <c>stopped</c> (or empty, before the first evaluation: <c>stopped</c>);
+/// <c>stopping</c> or a <c>trying_to_</c> state whose verb winds something down (<c>stop</c>, <c>unsubscribe</c>,
+/// <c>disconnect</c>, <c>close</c>, <c>remove</c>, <c>shutdown</c>, <c>un…</c>, <c>dis…</c>) → <c>stopping</c>;
+/// any other <c>trying_to_</c> state, <c>starting</c>, <c>probing</c>, <c>connecting</c> → <c>starting</c>;
+/// a state named <c>degraded</c> or starting with <c>degraded_</c> → <c>degraded</c>; anything else → <c>running</c>.
+/// </remarks>
+public static class StatePhases
+{
+    /// <summary>The phase of <paramref name="state"/>.</summary>
+    /// <param name="state">A state name (lower snake_case).</param>
+    /// <returns>One of <c>stopped</c>, <c>starting</c>, <c>running</c>, <c>degraded</c>, <c>stopping</c>.</returns>
+    public static string Of(string? state)
+    {
+        if (string.IsNullOrEmpty(state) || state == "stopped")
+        {
+            return "stopped";
+        }
+
+        const string trying = "trying_to_";
+        if (state.StartsWith(trying, StringComparison.Ordinal))
+        {
+            ReadOnlySpan<char> verb = state.AsSpan(trying.Length);
+            return verb.StartsWith("stop", StringComparison.Ordinal) || verb.StartsWith("un", StringComparison.Ordinal)
+                || verb.StartsWith("dis", StringComparison.Ordinal) || verb.StartsWith("close", StringComparison.Ordinal)
+                || verb.StartsWith("remove", StringComparison.Ordinal) || verb.StartsWith("shutdown", StringComparison.Ordinal)
+                ? "stopping"
+                : "starting";
+        }
+
+        return state switch
+        {
+            "stopping" => "stopping",
+            "starting" or "probing" or "connecting" => "starting",
+            _ when state == "degraded" || state.StartsWith("degraded_", StringComparison.Ordinal) => "degraded",
+            _ => "running",
+        };
+    }
 }
 
 /// <summary>The infrastructure breaker of one node in a <see cref="NodeStatus"/> (30-supervision §12).</summary>

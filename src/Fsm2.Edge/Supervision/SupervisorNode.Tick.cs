@@ -26,6 +26,15 @@ public sealed partial class SupervisorNode
             return;
         }
 
+        // 50-runtime-monitoring §6.3 `ticks`: two timestamps and plain stores per node (0 B).
+        TimeProvider time = _runtime.Time;
+        long started = time.GetTimestamp();
+        TickSteps(now, cancellationToken);
+        _tickStats.RecordTick(time.GetTimestamp() - started);
+    }
+
+    private void TickSteps(DateTimeOffset now, CancellationToken cancellationToken)
+    {
         if (_restartPending && !_workerDone && now - _restartRequestedAt >= _runtime.Options.RestartTimeout)
         {
             ForceRestartFallback();
@@ -44,7 +53,6 @@ public sealed partial class SupervisorNode
         else if (RunSupervisionGates(now))
         {
             TickHealthOnly(now, cancellationToken);
-            _tickCount++;
             return;
         }
 
@@ -53,14 +61,12 @@ public sealed partial class SupervisorNode
         {
             if (!RunDerive(now))
             {
-                _tickCount++;
                 return;
             }
         }
 
         if (!_hasAccepted && !ShutdownRequested)
         {
-            _tickCount++;
             return;
         }
 
@@ -85,7 +91,9 @@ public sealed partial class SupervisorNode
         // Steps 5–8: children.
         if (_reconcileRequested || now >= _reconcileRetryAt || (_hasCreateFailures && _retryFactoryVersion != _runtime.Factory.Version))
         {
+            long reconcileStarted = _runtime.Time.GetTimestamp();
             Reconcile(now);
+            _runtime.Metrics.ReconcileDuration.Record(_runtime.Time.GetElapsedTime(reconcileStarted).TotalSeconds);
         }
 
         if (_mappingDirty)
@@ -102,7 +110,6 @@ public sealed partial class SupervisorNode
             Evaluate(now);
         }
 
-        _tickCount++;
     }
 
     private bool DeriveKeyChanged()
@@ -230,7 +237,11 @@ public sealed partial class SupervisorNode
     private bool PassesGates(DateTimeOffset now)
     {
         WorkerHandle worker = _worker!; // the caller checked.
-        if (!worker.TryGetObservation(out DateTimeOffset collectedAt, out _))
+        if (worker.TryGetObservation(out DateTimeOffset collectedAt, out _))
+        {
+            _tickStats.SetObservedAt(collectedAt);
+        }
+        else
         {
             if (ShutdownRequested)
             {
@@ -255,6 +266,7 @@ public sealed partial class SupervisorNode
                 if (!_paused)
                 {
                     _paused = true;
+                    _tickStats.SetStale(true);
                     _runtime.Metrics.StalePauses.Add(1);
                     Log.ObservationStale(_runtime.SupervisionLogger, Path, age.TotalMilliseconds);
                 }
@@ -266,6 +278,7 @@ public sealed partial class SupervisorNode
             if (_paused)
             {
                 _paused = false;
+                _tickStats.SetStale(false);
                 Log.ObservationFresh(_runtime.SupervisionLogger, Path, age.TotalMilliseconds);
             }
 
@@ -427,6 +440,10 @@ public sealed partial class SupervisorNode
         slot.InFlightSince = now.UtcTicks;
         slot.EmittedDuringShutdown = ShutdownRequested;
         _runtime.Metrics.AdjustInFlight(1);
+
+        // 50-runtime-monitoring §6.3 `action`: live fields beside the tick counters (plain stores, 0 B), so actions never
+        // force a status rebuild; the publisher notices the change on its next poll.
+        _tickStats.SetAction(action.Kind, slot.InFlightSince, slot.ConsecutiveFailures + 1);
         return EnqueueResult.Enqueued;
     }
 
@@ -458,6 +475,7 @@ public sealed partial class SupervisorNode
     {
         ActionSlot slot = ActionSlot;
         slot.LastKind = kind;
+        _tickStats.ClearAction();
         slot.LastOutcome = outcome;
         slot.LastError = error;
         slot.LastCompletedAt = stamp;
@@ -571,6 +589,7 @@ public sealed partial class SupervisorNode
             slot.InFlightKind = null;
             slot.InFlightSince = 0;
             slot.LastOutcome = Execution.ActionOutcome.Cancelled;
+            _tickStats.ClearAction();
         }
     }
 

@@ -35,7 +35,7 @@ public sealed partial class SupervisorNode
     private Collector? _collector;
     private DateTimeOffset _collectorStartedAt;
     private bool _workerDone;
-    private long _tickCount;
+    private readonly NodeTickStats _tickStats;
     private string _lastEffective = "";
     private DateTimeOffset _stateEnteredAt;
 
@@ -72,6 +72,7 @@ public sealed partial class SupervisorNode
         Identity = worker.Identity;
         CreatedAt = now;
         _stateEnteredAt = now;
+        _tickStats = new NodeTickStats(runtime.Time.TimestampFrequency);
         ActionSlot = new ActionSlot(worker.Identity.Id) { Owner = this };
         long stamp = runtime.Time.GetTimestamp();
         _breaker = new InfraBreaker(stamp, InfraBreaker.Seed(runtime.SupervisionSeed, worker.Identity.Id));
@@ -126,7 +127,7 @@ public sealed partial class SupervisorNode
     public object? Desired => _worker?.GetRecords().Desired;
 
     /// <summary>Completed ticks of this node.</summary>
-    public long TickCount => Volatile.Read(ref _tickCount);
+    public long TickCount => _tickStats.Count;
 
     /// <summary>The most recently set error that is still present.</summary>
     public NodeError? LastError
@@ -232,6 +233,9 @@ public sealed partial class SupervisorNode
                 : new PanicBreakerStatus(_panic.IsOpen, _panic.CountWithin(_runtime.TickStamp, _runtime.PanicWindowStamp)),
             CollectorDead = _collectorDead,
             Restarts = _restartsByParent,
+            StateSince = _stateEnteredAt,
+            Ticks = _tickStats,
         };
     }
+
 }

@@ -117,6 +117,7 @@ public sealed partial class SupervisorRuntime
                 _root.FinalizeSubtree(now);
             }
 
+            Metrics.SetShutdownDuration(now - started);
             _drain.TrySetResult(new ShutdownResult(true, [], now - started));
             return;
         }
@@ -128,6 +129,7 @@ public sealed partial class SupervisorRuntime
             Log.ShutdownBudgetExceeded(_loggers.Runtime, Options.ShutdownBudget.TotalMilliseconds, string.Join(",", remaining));
             _root.FinalizeSubtree(now);
             MarkStatusDirty();
+            Metrics.SetShutdownDuration(now - started);
             _drain.TrySetResult(new ShutdownResult(false, remaining, now - started));
         }
     }

@@ -158,7 +158,11 @@ public sealed partial class SupervisorRuntime
         PublishStatusIfDirty();
         CompletePendingDumps(now);
         Interlocked.Increment(ref _tickCount);
-        Metrics.Ticks.Add(1);
+
+        // 50-runtime-monitoring §8.1: fsm2_tick_total is a plain field read by an observable counter; the duration goes
+        // to a tag-less histogram, which records without allocating (MonitoringAllocationTests.M28_* runs a listener).
+        Metrics.CountTick();
+        Metrics.TickDuration.Record(_time.GetElapsedTime(TickStamp).TotalSeconds);
         Interlocked.Add(ref _tickThreadAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
     }
 

@@ -88,6 +88,7 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
         RestartGraceStamp = ToStamp(Options.RestartGrace!.Value);
         ProbeScheduler = new ProbeScheduler(_time, _loggers.Supervision, Metrics, SupervisionSeed);
         Metrics.AttachStatusSource(() => Status);
+        Metrics.AttachClock(_time);
         foreach (string warning in Options.GetWarnings())
         {
             Log.OptionsWarning(_loggers.Runtime, warning);

@@ -83,6 +83,6 @@ public sealed class MonitoringAllocationTests
         Assert.True(publisher.MetricsSequence - snapshotsBefore >= 900, $"{publisher.MetricsSequence - snapshotsBefore} snapshots");
         Assert.Equal(999, broker.RetainedTopics(monitoring.TopicPrefix + "/status/#").Count);
         List<MetricPoint> points = publisher.Snapshot(runtime.Status);
-        Assert.True(points.Single(p => p.Name == "fsm2_ticks_total").Value >= 10_000);
+        Assert.True(points.Single(p => p.Name == "fsm2_tick_total").Value >= 10_000);
     }
 }

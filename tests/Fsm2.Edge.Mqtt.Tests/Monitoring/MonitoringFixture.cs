@@ -19,11 +19,11 @@ namespace Fsm2.Edge.Mqtt.Tests.Monitoring;
 /// </summary>
 public sealed class MonitoringFixture : IAsyncDisposable
 {
-    public MonitoringFixture(Func<MonitoringOptions, MonitoringOptions>? configure = null, RuntimeOptions? runtimeOptions = null)
+    public MonitoringFixture(Func<MonitoringOptions, MonitoringOptions>? configure = null, RuntimeOptions? runtimeOptions = null, bool startedInitially = true)
     {
         Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero));
         Scheduler = new ManualObservationScheduler(Time);
-        Top = SyntheticTree.Register(Factory, 4);
+        Top = SyntheticTree.Register(Factory, 4, startedInitially);
         Runtime = new SupervisorRuntime(Factory, runtimeOptions ?? new RuntimeOptions { ShutdownBudget = TimeSpan.FromHours(1) }, Time, null, Scheduler);
         Prefix = $"fsm2/m{Guid.NewGuid():N}"[..15];
         var options = new MonitoringOptions

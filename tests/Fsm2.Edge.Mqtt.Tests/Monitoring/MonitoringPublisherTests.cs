@@ -245,9 +245,9 @@ public sealed class MonitoringPublisherTests
         Assert.Equal(1, first.GetProperty("intervalS").GetDouble());
         Dictionary<string, double> a = Counters(first);
         Dictionary<string, double> b = Counters(second);
-        Assert.Contains("fsm2_ticks_total", a.Keys);
+        Assert.Contains("fsm2_tick_total", a.Keys);
         Assert.All(a, kv => Assert.True(b.TryGetValue(kv.Key, out double later) && later >= kv.Value, $"{kv.Key}: {kv.Value} then {later}"));
-        Assert.True(b["fsm2_ticks_total"] >= a["fsm2_ticks_total"] + 2);
+        Assert.True(b["fsm2_tick_total"] >= a["fsm2_tick_total"] + 2);
         List<string> names = [.. second.GetProperty("metrics").EnumerateArray().Select(m => m.GetProperty("name").GetString()!)];
         Assert.Equal(names.Order(StringComparer.Ordinal), names);
     }

@@ -1,0 +1,101 @@
+namespace Fsm2.Edge.Supervision;
+
+/// <summary>
+/// Live per-node counters the tick thread writes with plain stores (shared/spec/50-runtime-monitoring.md §6.3: "tick
+/// counters are atomic fields read alongside; they ride along but never trigger a publish"). One instance per node for
+/// the node's whole life (worker restarts included); a <see cref="NodeStatus"/> carries a reference to it, so readers see
+/// current values rather than those of the status's publication.
+/// </summary>
+/// <remarks>
+/// Writes happen on the tick thread only (one writer), reads on any thread. Every field is a 64-bit value written with
+/// <see cref="Volatile.Write(ref long, long)"/>, so a reader never sees a torn value; two fields read one after the other
+/// may belong to different ticks. PERF: recording is three stores and a compare: 0 B.
+/// </remarks>
+public sealed class NodeTickStats
+{
+    private readonly double _microsecondsPerTimestamp;
+    private long _count;
+    private long _last;
+    private long _max;
+    private long _observedAt;
+    private long _stale;
+    private string? _actionKind;
+    private long _actionSince;
+    private long _actionAttempt;
+
+    internal NodeTickStats(long timestampFrequency)
+    {
+        _microsecondsPerTimestamp = 1_000_000.0 / timestampFrequency;
+    }
+
+    /// <summary>Completed ticks of the node (full, health-only and shutdown ticks alike).</summary>
+    public long Count => Volatile.Read(ref _count);
+
+    /// <summary>Duration of the node's latest tick in microseconds, its subtree included (a parent's tick runs its children).</summary>
+    public double LastMicroseconds => Volatile.Read(ref _last) * _microsecondsPerTimestamp;
+
+    /// <summary>The longest tick of the node since it was created, in microseconds, its subtree included.</summary>
+    public double MaxMicroseconds => Volatile.Read(ref _max) * _microsecondsPerTimestamp;
+
+    /// <summary>When the newest observation the tick read was collected (runtime clock); <see langword="null"/> before the first.</summary>
+    public DateTimeOffset? ObservedAt
+    {
+        get
+        {
+            long ticks = Volatile.Read(ref _observedAt);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>Whether the node is in the stale pause (its newest observation is older than the stale threshold).</summary>
+    public bool Stale => Volatile.Read(ref _stale) != 0;
+
+    /// <summary>
+    /// The action queued or running for the node's worker, or <see langword="null"/>; a new record per read. The kind is
+    /// written last on start and cleared first on end, so a reader sees either no action or a consistent one (a
+    /// concurrent restart may pair a new kind with the previous start time for one read).
+    /// </summary>
+    public NodeActionStatus? Action
+    {
+        get
+        {
+            string? kind = Volatile.Read(ref _actionKind);
+            return kind is null
+                ? null
+                : new NodeActionStatus(kind, new DateTimeOffset(Volatile.Read(ref _actionSince), TimeSpan.Zero), (int)Volatile.Read(ref _actionAttempt));
+        }
+    }
+
+    /// <summary>An identity of the current action (its enqueue instant in UTC ticks), 0 without one: it changes whenever an
+    /// action starts or ends, which is what a status publisher compares.</summary>
+    public long ActionStamp => Volatile.Read(ref _actionKind) is null ? 0 : Volatile.Read(ref _actionSince);
+
+    /// <summary>Tick thread: an action was enqueued at <paramref name="since"/> (UTC ticks) as attempt <paramref name="attempt"/>.</summary>
+    internal void SetAction(string kind, long since, int attempt)
+    {
+        Volatile.Write(ref _actionSince, since);
+        Volatile.Write(ref _actionAttempt, attempt);
+        Volatile.Write(ref _actionKind, kind);
+    }
+
+    /// <summary>Tick thread: the action ended (completed, abandoned or cancelled).</summary>
+    internal void ClearAction() => Volatile.Write(ref _actionKind, null);
+
+    /// <summary>Tick thread: one tick of the node took <paramref name="elapsed"/> timestamp units.</summary>
+    internal void RecordTick(long elapsed)
+    {
+        Volatile.Write(ref _last, elapsed);
+        if (elapsed > _max)
+        {
+            Volatile.Write(ref _max, elapsed);
+        }
+
+        Volatile.Write(ref _count, _count + 1);
+    }
+
+    /// <summary>Tick thread: the tick read an observation collected at <paramref name="collectedAt"/>.</summary>
+    internal void SetObservedAt(DateTimeOffset collectedAt) => Volatile.Write(ref _observedAt, collectedAt.UtcTicks);
+
+    /// <summary>Tick thread: the node entered (<see langword="true"/>) or left the stale pause.</summary>
+    internal void SetStale(bool stale) => Volatile.Write(ref _stale, stale ? 1 : 0);
+}
