@@ -165,6 +165,9 @@ internal sealed class HostMqtt : IAsyncDisposable
         await Data.DisposeAsync().ConfigureAwait(false);
         if (Broker is not null)
         {
+            // Stopping the broker before it has processed the DISCONNECTs would publish mon's will over the clean
+            // offline/shutdown state (seen under load): wait, bounded, for both sessions to end.
+            await Broker.WaitForClientsGoneAsync([Mon.ClientId, Data.ClientId], TimeSpan.FromSeconds(1)).ConfigureAwait(false);
             await Broker.DisposeAsync().ConfigureAwait(false);
         }
     }

@@ -192,6 +192,65 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the broker has ended the sessions of <paramref name="clientIds"/>, at most <paramref name="timeout"/>.
+    /// A host calls it between its clients' normal disconnects and <see cref="StopAsync"/>: a DISCONNECT the server has
+    /// not processed yet when it stops becomes a lost connection, which publishes the client's last will (a clean
+    /// shutdown would end with a retained <c>connection_lost</c>).
+    /// </summary>
+    /// <param name="clientIds">The client ids to wait for; ids the broker does not know count as gone.</param>
+    /// <param name="timeout">The bound of the wait; nothing is thrown when it passes.</param>
+    /// <returns>A task that completes when every session has ended, or when the timeout has passed.</returns>
+    public async Task WaitForClientsGoneAsync(IReadOnlyCollection<string> clientIds, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(clientIds);
+        MqttServer? server = Server;
+        if (server is null || clientIds.Count == 0)
+        {
+            return;
+        }
+
+        var pending = new HashSet<string>(clientIds, StringComparer.Ordinal);
+        var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task OnDisconnected(ClientDisconnectedEventArgs e)
+        {
+            lock (pending)
+            {
+                if (pending.Remove(e.ClientId) && pending.Count == 0)
+                {
+                    gone.TrySetResult();
+                }
+            }
+
+            return Task.CompletedTask;
+        }
+
+        server.ClientDisconnectedAsync += OnDisconnected;
+        try
+        {
+            // Subscribed first, then listed: a session that ended in between is no longer listed.
+            IList<MqttClientStatus> connected = await server.GetClientsAsync().ConfigureAwait(false);
+            lock (pending)
+            {
+                pending.IntersectWith(connected.Select(c => c.Id));
+                if (pending.Count == 0)
+                {
+                    return;
+                }
+            }
+
+            await gone.Task.WaitAsync(timeout, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Bounded: the caller stops the broker anyway.
+        }
+        finally
+        {
+            server.ClientDisconnectedAsync -= OnDisconnected;
+        }
+    }
+
     /// <summary>Stops the broker and releases its meter.</summary>
     /// <returns>A task that completes when the broker is stopped.</returns>
     public async ValueTask DisposeAsync()

@@ -31,10 +31,11 @@ public sealed class NodeTickStats
     /// <summary>Completed ticks of the node (full, health-only and shutdown ticks alike).</summary>
     public long Count => Volatile.Read(ref _count);
 
-    /// <summary>Duration of the node's latest tick in microseconds, its subtree included (a parent's tick runs its children).</summary>
+    /// <summary>Duration of the node's latest sampled tick in microseconds (one tick in 16 is timed), its subtree included
+    /// (a parent's tick runs its children).</summary>
     public double LastMicroseconds => Volatile.Read(ref _last) * _microsecondsPerTimestamp;
 
-    /// <summary>The longest tick of the node since it was created, in microseconds, its subtree included.</summary>
+    /// <summary>The longest sampled tick of the node since it was created, in microseconds, its subtree included.</summary>
     public double MaxMicroseconds => Volatile.Read(ref _max) * _microsecondsPerTimestamp;
 
     /// <summary>When the newest observation the tick read was collected (runtime clock); <see langword="null"/> before the first.</summary>
@@ -81,7 +82,10 @@ public sealed class NodeTickStats
     /// <summary>Tick thread: the action ended (completed, abandoned or cancelled).</summary>
     internal void ClearAction() => Volatile.Write(ref _actionKind, null);
 
-    /// <summary>Tick thread: one tick of the node took <paramref name="elapsed"/> timestamp units.</summary>
+    /// <summary>Tick thread: a tick whose duration was not sampled.</summary>
+    internal void CountTick() => Volatile.Write(ref _count, _count + 1);
+
+    /// <summary>Tick thread: one sampled tick of the node took <paramref name="elapsed"/> timestamp units.</summary>
     internal void RecordTick(long elapsed)
     {
         Volatile.Write(ref _last, elapsed);

@@ -26,12 +26,24 @@ public sealed partial class SupervisorNode
             return;
         }
 
-        // 50-runtime-monitoring §6.3 `ticks`: two timestamps and plain stores per node (0 B).
+        // 50-runtime-monitoring §6.3 `ticks`. PERF: timing every node on every tick costs two clock reads per node
+        // (about 20 ns each here: some 40 µs per tick for the 1,000-node W1 tree, as much as the whole tick), so the
+        // durations are sampled on one tick in 16 (lastUs/maxUs describe sampled ticks; count counts every tick).
+        if ((_runtime.TickIndex & TickTimingSampleMask) != 0)
+        {
+            TickSteps(now, cancellationToken);
+            _tickStats.CountTick();
+            return;
+        }
+
         TimeProvider time = _runtime.Time;
         long started = time.GetTimestamp();
         TickSteps(now, cancellationToken);
         _tickStats.RecordTick(time.GetTimestamp() - started);
     }
+
+    // Node tick durations are measured on ticks whose index has these bits clear (one in 16).
+    private const long TickTimingSampleMask = 15;
 
     private void TickSteps(DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -157,13 +157,16 @@ public sealed partial class SupervisorRuntime
 
         PublishStatusIfDirty();
         CompletePendingDumps(now);
-        Interlocked.Increment(ref _tickCount);
 
         // 50-runtime-monitoring §8.1: fsm2_tick_total is a plain field read by an observable counter; the duration goes
         // to a tag-less histogram, which records without allocating (MonitoringAllocationTests.M28_* runs a listener).
         Metrics.CountTick();
         Metrics.TickDuration.Record(_time.GetElapsedTime(TickStamp).TotalSeconds);
         Interlocked.Add(ref _tickThreadAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
+
+        // Last: TickCount counts completed ticks, so whoever waits on it (tools, tests driving a fake clock) never moves
+        // the clock while this tick still runs.
+        Interlocked.Increment(ref _tickCount);
     }
 
     private void ApplyCommands(DateTimeOffset now)

@@ -128,6 +128,9 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
     /// <summary>Completed whole-tree ticks. Safe from any thread.</summary>
     public long TickCount => Interlocked.Read(ref _tickCount);
 
+    /// <summary>Tick thread: the count of ticks run before this one (a plain read: the tick thread is the only writer).</summary>
+    internal long TickIndex => _tickCount;
+
     /// <summary>
     /// Bytes allocated by the ticking thread inside ticks, summed over all ticks (each tick measures
     /// <see cref="GC.GetAllocatedBytesForCurrentThread"/> before and after itself). The difference between two readings
