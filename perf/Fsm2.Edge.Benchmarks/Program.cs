@@ -10,7 +10,8 @@ public static class Program
     /// Runs the benchmarks selected on the command line; with <c>--latency [--samples N]</c> the executor latency
     /// measurement (<see cref="ExecutorLatency"/>), which prints markdown tables; with <c>--checks</c> the wall-clock
     /// acceptance checks (<see cref="ExecutorChecks"/>), which print <c>check: PASS|FAIL</c> lines for CI; with <c>--a36</c>
-    /// the executor's tick-side share with 1,000 re-emitting workers (<see cref="ActionTickLoad"/>).
+    /// the executor's tick-side share with 1,000 re-emitting workers (<see cref="ActionTickLoad"/>); with <c>--flow</c> the
+    /// messages/s one source-flow bridges through the embedded broker (<see cref="Flow.FlowThroughput"/>).
     /// </summary>
     /// <param name="args">BenchmarkDotNet arguments (<c>--filter</c>, <c>--job</c>, <c>--artifacts</c> ...), or <c>--latency</c>.</param>
     /// <returns>The process exit code.</returns>
@@ -24,6 +25,11 @@ public static class Program
         if (args.Contains("--checks"))
         {
             return ExecutorChecks.Run();
+        }
+
+        if (args.Contains("--flow"))
+        {
+            return Flow.FlowThroughput.Run(args);
         }
 
         if (args.Contains("--a36"))

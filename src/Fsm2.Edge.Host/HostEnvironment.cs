@@ -1,6 +1,5 @@
 using System.Text;
 using Fsm2.Edge.Config;
-using Fsm2.Edge.Host.Demo;
 using Fsm2.Edge.Workers;
 using Fsm2.Edge.Workers.Pack;
 
@@ -14,9 +13,9 @@ internal static class HostEnvironment
         => new(profilesDirectory, Environment.GetEnvironmentVariable(ProfileLookup.EnvironmentVariable), AppContext.BaseDirectory);
 
     /// <summary>
-    /// The worker types this host runs: <c>group</c> (the file's containers), the built-in worker pack (its MQTT client
-    /// and templates come through <paramref name="pack"/>, attached once the broker is known), and the sample
-    /// <c>line</c> and <c>device</c> types.
+    /// The worker types this host runs: <c>group</c> (the file's containers) and the built-in worker pack (its MQTT
+    /// client and templates come through <paramref name="pack"/>, attached once the broker is known) — the six types an
+    /// unknown-type finding lists (50-runtime-monitoring §3.8, FSM2CFG012).
     /// </summary>
     public static WorkerFactory CreateRegistry(GroupChildrenTable groups, PackWiring? pack = null, TimeProvider? time = null)
     {
@@ -30,8 +29,6 @@ internal static class HostEnvironment
             LoggerFactory = pack.Loggers,
             Templates = pack.Templates,
         });
-        factory.Register<LineObserved, string>("line", _ => new LineWorker());
-        factory.Register<DeviceObserved, string>("device", _ => new DeviceWorker());
         return factory;
     }
 

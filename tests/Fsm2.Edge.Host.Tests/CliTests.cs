@@ -108,7 +108,7 @@ public sealed class CliTests : IDisposable
         { "bad-yaml", "workers:\n  - type: group\n    name: [oops\n", "FSM2CFG002" },
         { "unknown-type", "runtime: { location: { enterprise: acme } }\nworkers:\n  - { type: protocol-convertor, name: a }\n", "unknown worker type 'protocol-convertor'" },
         { "duplicate-names", "runtime: { location: { enterprise: acme } }\nworkers:\n  - { type: group, name: a }\n  - { type: group, name: a }\n", "name 'a' already used at line 3" },
-        { "go-template", "runtime: { location: { enterprise: acme } }\nworkers:\n  - { type: line, name: a, config: \"host: {{ .IP }}\" }\n", "write '{{ IP }}' (Liquid)" },
+        { "go-template", "runtime: { location: { enterprise: acme } }\nworkers:\n  - { type: device-simulator, name: a, config: \"device: {{ .IP }}\" }\n", "write '{{ IP }}' (Liquid)" },
         { "no-enterprise", "workers:\n  - { type: group, name: a }\n", "merged location of a has no 'enterprise'" },
         { "bad-broker", "runtime: { location: { enterprise: acme }, broker: 'tcp://x:1883' }\nworkers: []\n", "broker must be 'embedded', mqtt://host:port or mqtts://host:port" },
     };
@@ -134,21 +134,21 @@ public sealed class CliTests : IDisposable
     public async Task Validate_ValidConfig_PrintsOneOkLineAndExits0()
     {
         // arrange
-        string file = Write("ok.yaml", "runtime: { location: { enterprise: acme }, profile: arm64-small }\nworkers:\n  - type: group\n    name: lines\n    children:\n      - { type: line, name: a }\n");
+        string file = Write("ok.yaml", "runtime: { location: { enterprise: acme }, profile: arm64-small }\nworkers:\n  - type: group\n    name: lines\n    children:\n      - { type: group, name: a }\n");
 
         // act
         (int code, string output, _) = await Run("validate", file);
 
         // assert
         Assert.Equal(0, code);
-        Assert.Equal($"{file}: OK — 1 top-level workers, 4 nodes after dry derive, profile arm64-small, 0 warnings", output.Trim());
+        Assert.Equal($"{file}: OK — 1 top-level workers, 2 nodes after dry derive, profile arm64-small, 0 warnings", output.Trim());
     }
 
     [Fact]
     public async Task Run_Signal_DrainsAndExits0()
     {
         // arrange
-        string file = Write("run.yaml", "runtime: { location: { enterprise: acme }, profile: x64-server }\nworkers:\n  - type: group\n    name: lines\n    children:\n      - { type: line, name: a }\n");
+        string file = Write("run.yaml", "runtime: { location: { enterprise: acme }, profile: x64-server }\nworkers:\n  - type: group\n    name: lines\n    children:\n      - { type: group, name: a }\n");
         using var output = new StringWriter();
         using var signals = new HostSignals();
         var options = new HostOptions { ConfigFile = file, NoWatch = true, Out = TextWriter.Synchronized(output), Error = TextWriter.Synchronized(output) };

@@ -44,6 +44,21 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
 
     public ValueTask<SimulatorObserved> CollectObservedStateAsync(DesiredState<SimulatorConfig> desired, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(desired);
+        return desired.Config is { CollectorDelay: { Ticks: > 0 } delay }
+            ? CollectSlowlyAsync(desired, delay, cancellationToken)
+            : ValueTask.FromResult(Observe(desired));
+    }
+
+    // faults.collector_delay: each observation blocks that long (off the tick thread, on the collector).
+    private async ValueTask<SimulatorObserved> CollectSlowlyAsync(DesiredState<SimulatorConfig> desired, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        await Task.Delay(delay, _options.Time, cancellationToken).ConfigureAwait(false);
+        return Observe(desired);
+    }
+
+    private SimulatorObserved Observe(DesiredState<SimulatorConfig> desired)
+    {
         long errors = Engine.PublishErrors;
         var observed = new SimulatorObserved(
             Engine.IsPublishing(desired.Config),
@@ -57,7 +72,7 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
             Engine.Listening,
             Engine.LastError);
         _previousErrors = errors;
-        return ValueTask.FromResult(observed);
+        return observed;
     }
 
     public DerivedState<SimulatorConfig> DeriveDesiredState(UserSpec spec)
@@ -182,11 +197,16 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
 
         public TimeSpan? Timeout => WorkerPack.ActionTimeout;
 
-        public ValueTask ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+        public async ValueTask ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
         {
             var worker = (DeviceSimulatorWorker)context.Dependencies;
-            worker.Engine.Start(((DesiredState<SimulatorConfig>)context.Args!).Config); // the node captures the desired record at enqueue.
-            return ValueTask.CompletedTask;
+            SimulatorConfig config = ((DesiredState<SimulatorConfig>)context.Args!).Config; // the node captures the desired record at enqueue.
+            if (config.StartDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(config.StartDelay, worker._options.Time, cancellationToken).ConfigureAwait(false);
+            }
+
+            worker.Engine.Start(config);
         }
     }
 
@@ -198,10 +218,15 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
 
         public TimeSpan? Timeout => WorkerPack.ActionTimeout;
 
-        public ValueTask ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+        public async ValueTask ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
         {
-            ((DeviceSimulatorWorker)context.Dependencies).Engine.Stop();
-            return ValueTask.CompletedTask;
+            var worker = (DeviceSimulatorWorker)context.Dependencies;
+            if (worker.Engine.RunningConfig is { StopDelay: { Ticks: > 0 } delay })
+            {
+                await Task.Delay(delay, worker._options.Time, cancellationToken).ConfigureAwait(false);
+            }
+
+            worker.Engine.Stop();
         }
     }
 }

@@ -9,7 +9,11 @@ namespace Fsm2.Edge.Workers.DeviceSimulator;
 internal sealed record SimulatedTag(string Name, string Kind, double Min, double Max, TimeSpan Period, double Value, bool Writable);
 
 /// <summary>The rendered config of a <c>device-simulator</c> (50-runtime-monitoring §7.6).</summary>
-/// <remarks>Implemented faults: <c>start_failures</c> and <c>publish_fail_rate</c>; the other fault keys are accepted and ignored.</remarks>
+/// <remarks>
+/// Implemented faults: <c>start_failures</c>, <c>publish_fail_rate</c>, <c>start_delay</c> and <c>stop_delay</c> (the
+/// action takes that long, honouring cancellation) and <c>collector_delay</c> (each observation blocks that long); the
+/// other fault keys are accepted and ignored.
+/// </remarks>
 internal sealed record SimulatorConfig(
     string Device,
     string TopicPrefix,
@@ -19,7 +23,10 @@ internal sealed record SimulatorConfig(
     IPEndPoint? TcpListen,
     IReadOnlyList<SimulatedTag> Tags,
     int StartFailures,
-    double PublishFailRate)
+    double PublishFailRate,
+    TimeSpan StartDelay = default,
+    TimeSpan StopDelay = default,
+    TimeSpan CollectorDelay = default)
 {
     private static readonly string[] s_kinds = ["sine", "ramp", "random", "step", "constant"];
 
@@ -90,7 +97,10 @@ internal sealed record SimulatorConfig(
             throw faults!.Bad("publish_fail_rate", "must be 0..1"); // a non-zero rate came from the section.
         }
 
-        return new SimulatorConfig(device, prefix, interval, qos, seed, listen, tags, startFailures, failRate);
+        TimeSpan startDelay = faults?.Duration("start_delay", TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromHours(1)) ?? TimeSpan.Zero;
+        TimeSpan stopDelay = faults?.Duration("stop_delay", TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromHours(1)) ?? TimeSpan.Zero;
+        TimeSpan collectorDelay = faults?.Duration("collector_delay", TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromHours(1)) ?? TimeSpan.Zero;
+        return new SimulatorConfig(device, prefix, interval, qos, seed, listen, tags, startFailures, failRate, startDelay, stopDelay, collectorDelay);
     }
 
     /// <summary>The default seed: FNV-1a of the node path, so a node's sequence is reproducible run after run.</summary>

@@ -70,6 +70,18 @@ internal sealed class SimulatorEngine
         }
     }
 
+    /// <summary>The config the engine publishes with, or <see langword="null"/> when stopped.</summary>
+    public SimulatorConfig? RunningConfig
+    {
+        get
+        {
+            lock (_lifecycle)
+            {
+                return _timer is null ? null : _running;
+            }
+        }
+    }
+
     public bool IsPublishingAny
     {
         get

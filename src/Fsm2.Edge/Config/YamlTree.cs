@@ -204,6 +204,15 @@ internal static partial class YamlTreeReader
             report((int)ex.Start.Line, (int)ex.Start.Column, ConfigCodes.YamlSyntax, "", CleanMessage(ex));
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this instead of a YamlException on some malformed input (an unclosed flow
+            // collection followed by block content); it is still a syntax error of the file, not a host failure.
+            Mark at = parser.Current?.Start ?? Mark.Empty;
+            report(Math.Max(1, (int)at.Line), Math.Max(1, (int)at.Column), ConfigCodes.YamlSyntax, "",
+                "malformed YAML after this point (an unclosed '[', '{' or quote?)");
+            return null;
+        }
     }
 
     private static YNode ReadNode(Parser parser, Dictionary<string, YNode> anchors, Report report, string path)

@@ -31,9 +31,12 @@ public sealed class FleetGlobalsTests : IDisposable
               heartbeat_interval: 1s
             global: { uns_version: v1 }
             workers:
-              - type: line
+              - type: device-simulator
                 name: line-1
-                config: "{{Template}}"
+                config: |
+                  device: "line-{{Template}}"
+                  interval: 1s
+                  tags: [ { name: speed, kind: constant, value: 1 } ]
             """);
         return path;
     }

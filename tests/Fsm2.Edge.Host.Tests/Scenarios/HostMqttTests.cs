@@ -33,7 +33,7 @@ public sealed class HostMqttTests : IDisposable
               - type: group
                 name: lines
                 children:
-                  - { type: line, name: a }
+                  - { type: group, name: a }
             """);
         return path;
     }
