@@ -196,7 +196,7 @@ internal static class EdgeHost
             // the embedded broker stops last (HostMqtt.DisposeAsync). shutdown_completed is the runtime's own event.
             bool clean = shutdown.Clean && !signals.Force.IsCancellationRequested;
             using var finalDeadline = new CancellationTokenSource(signals.Force.IsCancellationRequested ? s_forcedFinalWait : s_finalWait, time);
-            await publisher.StopAsync(clean, finalDeadline.Token).ConfigureAwait(false);
+            await publisher.StopAsync(clean, forced: signals.Force.IsCancellationRequested, finalDeadline.Token).ConfigureAwait(false);
             return clean ? ExitCodes.Success : ExitCodes.UncleanShutdown;
         }
     }

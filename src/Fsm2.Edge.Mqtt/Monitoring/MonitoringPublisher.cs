@@ -31,7 +31,7 @@ namespace Fsm2.Edge.Mqtt.Monitoring;
 /// down was removed from the declaration (or replaced): its topic gets a zero-length retained message. Nodes finalized
 /// by the runtime's shutdown keep their last retained status.</para>
 /// <para><b>Last will</b> (M-14): <see cref="CreateWill"/> builds the <c>offline</c> / <c>connection_lost</c> will the
-/// <c>mon</c> client must register. <see cref="StopAsync"/> publishes <c>offline</c> / <c>shutdown</c> itself; the host then
+/// <c>mon</c> client must register. <see cref="StopAsync(bool, CancellationToken)"/> publishes <c>offline</c> / <c>shutdown</c> itself; the host then
 /// disposes the client, whose normal disconnect suppresses the will (the MQTT part of M-27).</para>
 /// </remarks>
 [DebuggerDisplay("MonitoringPublisher {_options.TopicPrefix}, phase = {Phase}")]
@@ -191,7 +191,17 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
     /// <param name="clean">Whether the tree drained within its budget.</param>
     /// <param name="cancellationToken">Bounds the final publications.</param>
     /// <returns>A task that completes when the final messages were sent (or skipped).</returns>
-    public async Task StopAsync(bool clean, CancellationToken cancellationToken = default)
+    public Task StopAsync(bool clean, CancellationToken cancellationToken) => StopAsync(clean, forced: false, cancellationToken);
+
+    /// <summary>
+    /// Shutdown step 4, as <see cref="StopAsync(bool, CancellationToken)"/>; after a second signal forced the exit
+    /// (50-runtime-monitoring §10) the offline marker says <c>reason: forced</c> instead of <c>shutdown</c>.
+    /// </summary>
+    /// <param name="clean">Whether the tree drained within its budget.</param>
+    /// <param name="forced">Whether a second signal forced the exit.</param>
+    /// <param name="cancellationToken">Bounds the final publications.</param>
+    /// <returns>A task that completes when the final messages were sent (or skipped).</returns>
+    public async Task StopAsync(bool clean, bool forced, CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0)
         {
@@ -219,11 +229,11 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
         }
 
         _buffer.Clear();
-        MonitoringJson.WriteOffline(_buffer, _options.RuntimeId, _instance, "shutdown", clean, _time.GetUtcNow());
+        MonitoringJson.WriteOffline(_buffer, _options.RuntimeId, _instance, forced ? "forced" : "shutdown", clean, _time.GetUtcNow());
         await TryPublishAsync(_runtimeStateTopic, EdgeQos.AtLeastOnce, retain: true, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stops publishing without the shutdown messages (use <see cref="StopAsync"/> for those) and releases the
+    /// <summary>Stops publishing without the shutdown messages (use <see cref="StopAsync(bool, CancellationToken)"/> for those) and releases the
     /// metrics listener.</summary>
     /// <returns>A task that completes when the timer is stopped.</returns>
     public async ValueTask DisposeAsync()
