@@ -49,7 +49,8 @@ internal static class ActionTickLoad
         var action = new CountingAction();
         IState<LoadObserved, string> state = emit ? new EmittingState(action) : new QuietState();
         factory.Register<LoadObserved, string>("load", _ => new LoadWorker(state));
-        var options = new RuntimeOptions { ActionThreads = 2, ActionTimeout = TimeSpan.FromDays(1) };
+        int threads = int.TryParse(Environment.GetEnvironmentVariable("FSM2_A36_THREADS"), out int t) ? t : 2;
+        var options = new RuntimeOptions { ActionThreads = threads, ActionTimeout = TimeSpan.FromDays(1) };
         var runtime = new SupervisorRuntime(factory, options, TimeProvider.System, null, scheduler);
         try
         {

@@ -48,10 +48,14 @@ public sealed class ManualObservationScheduler : IObservationScheduler
     public void Start(Collector collector)
     {
         ArgumentNullException.ThrowIfNull(collector);
+        var entry = new Entry(collector) { NextDue = _time.GetUtcNow() };
         lock (_lock)
         {
-            _entries.Add(new Entry(collector) { NextDue = _time.GetUtcNow() });
+            _entries.Add(entry);
         }
+
+        // O(1) RequestCollection: the tick requests a collection after every action completion.
+        collector.SchedulerState = entry;
     }
 
     /// <inheritdoc/>
@@ -70,6 +74,11 @@ public sealed class ManualObservationScheduler : IObservationScheduler
             if (i >= 0)
             {
                 _entries[i].Stop.Cancel();
+                if (ReferenceEquals(collector.SchedulerState, _entries[i]))
+                {
+                    collector.SchedulerState = null;
+                }
+
                 _entries.RemoveAt(i);
             }
         }
@@ -78,14 +87,11 @@ public sealed class ManualObservationScheduler : IObservationScheduler
     /// <inheritdoc/>
     public void RequestCollection(Collector collector)
     {
-        lock (_lock)
+        if (collector?.SchedulerState is Entry entry)
         {
-            foreach (Entry entry in _entries)
+            lock (_lock)
             {
-                if (ReferenceEquals(entry.Collector, collector))
-                {
-                    entry.Pending = true;
-                }
+                entry.Pending = true;
             }
         }
     }

@@ -70,7 +70,9 @@ public sealed class EdgeMqttClientTests
         connected.RecordObservableInstruments();
         int whileDown = connected.LastMeasurement!.Value;
         await broker.RestartAsync();
-        Wait.Until(() => client.State.IsConnected, "the reconnect");
+
+        // The state flips before the reconnect counter is recorded on the client's thread: wait for both.
+        Wait.Until(() => client.State.IsConnected && reconnects.GetMeasurementSnapshot().Count > 0, "the reconnect and its count");
 
         // assert
         Assert.Equal(1, upBefore);
