@@ -51,7 +51,12 @@ internal static class ActionTickLoad
         factory.Register<LoadObserved, string>("load", _ => new LoadWorker(state));
         int threads = int.TryParse(Environment.GetEnvironmentVariable("FSM2_A36_THREADS"), out int t) ? t : 2;
         var options = new RuntimeOptions { ActionThreads = threads, ActionTimeout = TimeSpan.FromDays(1) };
-        var runtime = new SupervisorRuntime(factory, options, TimeProvider.System, null, scheduler);
+        // FSM2_A36_LOOP=1: the production collector scheduler (collections on their own loops; the tick only requests
+        // them after completions), to see what that request costs the tick thread.
+        bool loop = Environment.GetEnvironmentVariable("FSM2_A36_LOOP") == "1";
+        var runtime = loop
+            ? new SupervisorRuntime(factory, options, TimeProvider.System, null)
+            : new SupervisorRuntime(factory, options, TimeProvider.System, null, scheduler);
         try
         {
             return MeasureTicks(runtime, scheduler, action);

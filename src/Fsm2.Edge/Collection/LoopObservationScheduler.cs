@@ -64,12 +64,11 @@ public sealed class LoopObservationScheduler : IObservationScheduler
         ArgumentNullException.ThrowIfNull(collector);
         if (collector.SchedulerState is Loop loop)
         {
+            // PERF: the tick calls this after every action completion. Completing a TaskCompletionSource created with
+            // RunContinuationsAsynchronously queues the waiting loop's state machine to the thread pool without
+            // allocating (CancellationTokenSource.CancelAsync allocated a Task per request on the tick thread).
             Volatile.Write(ref loop.Pending, 1);
-            CancellationTokenSource? wake = Volatile.Read(ref loop.Wake);
-            if (wake is not null)
-            {
-                _ = wake.CancelAsync();
-            }
+            _ = Volatile.Read(ref loop.Wake)?.TrySetResult();
         }
     }
 
@@ -87,18 +86,18 @@ public sealed class LoopObservationScheduler : IObservationScheduler
                 continue;
             }
 
-            using var wake = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            // One wake-up source for the three reasons to stop waiting: the interval (a timer on the runtime clock), a
+            // collection request (RequestCollection completes it) and stop. The loop condition decides which it was.
+            var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             Volatile.Write(ref loop.Wake, wake);
             try
             {
+                using ITimer interval = _time.CreateTimer(static s => ((TaskCompletionSource)s!).TrySetResult(), wake, remaining, Timeout.InfiniteTimeSpan);
+                using CancellationTokenRegistration stopped = stop.UnsafeRegister(static s => ((TaskCompletionSource)s!).TrySetResult(), wake);
                 if (Volatile.Read(ref loop.Pending) == 0)
                 {
-                    await Task.Delay(remaining, _time, wake.Token).ConfigureAwait(false);
+                    await wake.Task.ConfigureAwait(false);
                 }
-            }
-            catch (OperationCanceledException)
-            {
-                // Woken by a collection request, or stopped: the loop condition decides.
             }
             finally
             {
@@ -131,6 +130,6 @@ public sealed class LoopObservationScheduler : IObservationScheduler
 
         public Task? Task;
         public int Pending;
-        public CancellationTokenSource? Wake;
+        public TaskCompletionSource? Wake;
     }
 }

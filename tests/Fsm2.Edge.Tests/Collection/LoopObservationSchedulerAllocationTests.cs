@@ -1,0 +1,73 @@
+using Fsm2.Edge.Supervision;
+using Fsm2.Edge.Tests.TestSupport;
+using Fsm2.Edge.Workers;
+
+namespace Fsm2.Edge.Tests.Collection;
+
+/// <summary>
+/// The tick requests a collection after every action completion (40-actions §8, gate 2). With the production
+/// LoopObservationScheduler that request must not allocate on the tick thread: it used to cancel the loop's wait with
+/// CancellationTokenSource.CancelAsync, which allocated a Task per completion (about 64 B per action).
+/// </summary>
+public sealed class LoopObservationSchedulerAllocationTests
+{
+    [Fact]
+    [Trait("spec", "A-36")]
+    public async Task TickThread_ActionsCompletingWithTheLoopScheduler_Allocates0Bytes()
+    {
+        // arrange: the production scheduler (collector loops on the thread pool) on the system clock; 100 workers whose
+        // state emits a synchronous action on every evaluation, so ticks keep draining completions and requesting
+        // collections.
+        var action = new CountingAction();
+        var emitting = new LambdaState("emitting", (self, in s) =>
+            s.ShutdownRequested ? Transition.Emit(self, Signal.NeedsRemoval) : Transition.Act(self, action));
+        var factory = new WorkerFactory();
+        factory.Register<TestObserved, string>("emitter", id => new TestWorker(id) { InitialState = emitting });
+        var options = new RuntimeOptions { ActionThreads = 2, ActionTimeout = TimeSpan.FromDays(1) };
+        await using var runtime = new SupervisorRuntime(factory, options, TimeProvider.System, null);
+        runtime.SetConfiguration([.. Enumerable.Range(0, 100).Select(i => new ChildSpec($"w{i}", "emitter", UserSpec.Empty))]);
+
+        // Ticks back to back until enough actions went through (bounded by 20 s of real time); warm-up first, so
+        // one-off JIT and lazy-initialisation allocations stay out of the measured window.
+        long RunUntil(long actions)
+        {
+            long deadline = Environment.TickCount64 + 20_000;
+            long ticks = 0;
+            while (action.Runs < actions && Environment.TickCount64 < deadline)
+            {
+                runtime.TickOnce();
+                ticks++;
+            }
+
+            return ticks;
+        }
+
+        RunUntil(3_000);
+        long runsBefore = action.Runs;
+        long before = runtime.TickThreadAllocatedBytes;
+
+        // act
+        long ticks = RunUntil(runsBefore + 2_000);
+        long allocated = runtime.TickThreadAllocatedBytes - before;
+
+        // assert
+        Assert.True(action.Runs - runsBefore >= 2_000, $"only {action.Runs - runsBefore} actions completed in {ticks} ticks");
+        Assert.Equal(0, allocated);
+    }
+
+    /// <summary>Completes synchronously and allocates nothing.</summary>
+    private sealed class CountingAction : IAction
+    {
+        private long _runs;
+
+        public string Kind => "count";
+
+        public long Runs => Interlocked.Read(ref _runs);
+
+        public ValueTask ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _runs);
+            return default;
+        }
+    }
+}
