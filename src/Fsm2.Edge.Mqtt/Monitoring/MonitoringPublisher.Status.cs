@@ -10,6 +10,9 @@ public sealed partial class MonitoringPublisher
     // Owner: the pump. What was last published per node path.
     private readonly Dictionary<string, NodeRecord> _nodes = new(StringComparer.Ordinal);
     private readonly HashSet<string> _livePaths = new(StringComparer.Ordinal);
+
+    // Paths whose final (shutdown) status was already published.
+    private readonly HashSet<string> _finalPublished = new(StringComparer.Ordinal);
     private RuntimeStatus? _lastStatus;
 
     /// <summary>The node paths whose status is currently published (retained) by this publisher. Pump-owned; for tests
@@ -70,8 +73,30 @@ public sealed partial class MonitoringPublisher
 
         if (statusChanged)
         {
+            await PublishFinalStatusesAsync(status, wallNow, ct).ConfigureAwait(false);
             await ClearRemovedAsync(ct).ConfigureAwait(false);
             _lastStatus = status;
+        }
+    }
+
+    // Nodes finalized by the runtime's shutdown: their final state (often reached in the tick that finalized them, so
+    // never seen in Nodes) becomes their retained status (50-runtime-monitoring §10 step 4, E-13).
+    private async ValueTask PublishFinalStatusesAsync(RuntimeStatus status, DateTimeOffset wallNow, CancellationToken ct)
+    {
+        foreach (NodeStatus final in status.FinalizedDuringShutdown)
+        {
+            if (!_finalPublished.Add(final.Path) || !_nodes.TryGetValue(final.Path, out NodeRecord? record))
+            {
+                continue;
+            }
+
+            if (!string.Equals(record.Latest.State, final.State, StringComparison.Ordinal))
+            {
+                record.Since = wallNow;
+            }
+
+            record.Latest = final;
+            await PublishNodeAsync(record, _time.GetTimestamp(), wallNow, ct).ConfigureAwait(false);
         }
     }
 

@@ -11,6 +11,14 @@ public sealed record RuntimeStatus(IReadOnlyList<NodeStatus> Nodes, long Generat
     /// <summary>The status before the first tick.</summary>
     public static RuntimeStatus Empty { get; } = new([], 0);
 
+    /// <summary>
+    /// The final status of every node finalized since the runtime's shutdown began (state as the worker left it,
+    /// lifecycle <see cref="NodeLifecycle.Finalized"/>), in finalization order; empty before a shutdown. A node walks its
+    /// last shutdown states and is finalized within a few ticks, so a reader that polls <see cref="Nodes"/> may never see
+    /// its final state there; a monitoring publisher reads it here (50-runtime-monitoring §10 step 4).
+    /// </summary>
+    public IReadOnlyList<NodeStatus> FinalizedDuringShutdown { get; init; } = [];
+
     /// <summary>Finds a node by path.</summary>
     /// <param name="path">The node path.</param>
     /// <returns>The node's status, or <see langword="null"/>.</returns>

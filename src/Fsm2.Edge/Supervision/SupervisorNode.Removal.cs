@@ -82,6 +82,7 @@ public sealed partial class SupervisorNode
         DetachProbes();
         _workerDone = true;
         Lifecycle = NodeLifecycle.Finalized;
+        _runtime.RecordFinalStatus(this);
         _runtime.UnregisterNode(this);
     }
 

@@ -247,7 +247,10 @@ public sealed partial class SupervisorRuntime
         _statusDirty = false;
         var nodes = new List<NodeStatus>(_store.Count);
         AppendStatus(_root, nodes);
-        Volatile.Write(ref _status, new RuntimeStatus(nodes, ++_statusGeneration));
+        Volatile.Write(ref _status, new RuntimeStatus(nodes, ++_statusGeneration)
+        {
+            FinalizedDuringShutdown = _finalStatuses is null ? [] : [.. _finalStatuses],
+        });
     }
 
     private static void AppendStatus(SupervisorNode node, List<NodeStatus> nodes)

@@ -49,6 +49,9 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
     // Shared: published by the tick thread with a volatile write; read by anyone.
     private RuntimeStatus _status = RuntimeStatus.Empty;
     private long _tickCount;
+
+    // Owner: tick thread. Final statuses of nodes finalized during the runtime shutdown (RecordFinalStatus).
+    private List<NodeStatus>? _finalStatuses;
     private long _tickThreadAllocatedBytes;
 
     // Shared: the managed thread id of whoever is ticking (0 when nobody is), claimed with compare-and-swap.
@@ -236,6 +239,21 @@ public sealed partial class SupervisorRuntime : IAsyncDisposable
     internal void MarkStatusDirty() => _statusDirty = true;
 
     internal void RegisterNode(SupervisorNode node) => _store[node.Path] = node;
+
+    /// <summary>
+    /// Tick thread, at finalization: during a runtime shutdown the node's final status is kept for
+    /// <see cref="RuntimeStatus.FinalizedDuringShutdown"/> (allocates, but only while shutting down).
+    /// </summary>
+    internal void RecordFinalStatus(SupervisorNode node)
+    {
+        if (_shutdownStartedAt is null || node.Path.Length == 0)
+        {
+            return;
+        }
+
+        (_finalStatuses ??= []).Add(node.ToStatus());
+        _statusDirty = true;
+    }
 
     internal void UnregisterNode(SupervisorNode node)
     {
