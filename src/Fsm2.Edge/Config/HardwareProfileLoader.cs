@@ -224,6 +224,20 @@ public static class HardwareProfileLoader
             CollectorRestartStep = Ms(profile.Observation.CollectorRestartStepMs),
             RemovalTimeout = Ms(profile.Supervision.RemovalTimeoutMs),
             MaxHierarchyDepth = profile.Supervision.MaxDepth,
+
+            // $.supervision's backoff drives both backoffs of the runtime: the infrastructure breaker's trials
+            // (30-supervision §5.3) and the per-worker action retry (40-actions §11), which the spec gives the same
+            // 1 s → 60 s, ±20 % shape. A profile (or `runtime.overrides`) with jitter 0 makes both deterministic.
+            BreakerBaseDelay = Ms(profile.Supervision.BackoffBaseMs),
+            BreakerMaxDelay = Ms(profile.Supervision.BackoffMaxMs),
+            BreakerJitter = profile.Supervision.Jitter,
+            BreakerStabilityWindow = Ms(profile.Supervision.StabilityWindowMs),
+            ActionBackoffBase = Ms(profile.Supervision.BackoffBaseMs),
+            ActionBackoffMax = Ms(profile.Supervision.BackoffMaxMs),
+            ActionBackoffJitter = profile.Supervision.Jitter,
+            ProbeInterval = Ms(profile.Supervision.ProbeIntervalMs),
+            ProbeTimeout = Ms(profile.Supervision.ProbeTimeoutMs),
+            ProbeMissThreshold = profile.Supervision.ProbeMissThreshold,
             MetricsInterval = Ms(profile.Metrics.IntervalMs),
             ShutdownBudget = Ms(profile.Shutdown.BudgetMs) - HostShutdownReserve,
         };

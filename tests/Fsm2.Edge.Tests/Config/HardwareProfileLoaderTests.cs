@@ -49,6 +49,39 @@ public sealed class HardwareProfileLoaderTests
         Assert.Equal(TimeSpan.FromSeconds(2), options.ActionShutdownTimeout);
     }
 
+    [Fact]
+    public void ApplyTo_SupervisionSection_DrivesBreakerActionBackoffAndProbeDefaults()
+    {
+        // arrange: a profile whose supervision values all differ from the runtime's built-in defaults.
+        using var files = new ConfigTestFiles();
+        string path = files.WriteProfile("supervision", p =>
+        {
+            p["supervision"]!["backoff_base_ms"] = 500;
+            p["supervision"]!["backoff_max_ms"] = 8000;
+            p["supervision"]!["jitter"] = 0;
+            p["supervision"]!["stability_window_ms"] = 30000;
+            p["supervision"]!["probe_interval_ms"] = 3000;
+            p["supervision"]!["probe_timeout_ms"] = 700;
+            p["supervision"]!["probe_miss_threshold"] = 5;
+        });
+        HardwareProfile profile = HardwareProfileLoader.LoadFile(path).Profile!;
+
+        // act
+        RuntimeOptions options = HardwareProfileLoader.ApplyTo(profile, new RuntimeOptions()).Resolve();
+
+        // assert
+        Assert.Equal(TimeSpan.FromMilliseconds(500), options.BreakerBaseDelay);
+        Assert.Equal(TimeSpan.FromSeconds(8), options.BreakerMaxDelay);
+        Assert.Equal(0, options.BreakerJitter);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.BreakerStabilityWindow);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), options.ActionBackoffBase);
+        Assert.Equal(TimeSpan.FromSeconds(8), options.ActionBackoffMax);
+        Assert.Equal(0, options.ActionBackoffJitter);
+        Assert.Equal(TimeSpan.FromSeconds(3), options.ProbeInterval);
+        Assert.Equal(TimeSpan.FromMilliseconds(700), options.ProbeTimeout);
+        Assert.Equal(5, options.ProbeMissThreshold);
+    }
+
     [Theory]
     [InlineData(1000, "$.actions.ring_capacity")]
     [InlineData(8, "$.actions.ring_capacity")]

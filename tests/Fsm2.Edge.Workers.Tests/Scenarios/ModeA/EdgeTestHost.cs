@@ -297,7 +297,14 @@ internal sealed class EdgeTestHost : IAsyncDisposable
     // The pack's per-message templates: those of the config the watcher currently runs (as the host wires it).
     private IReadOnlyDictionary<string, string>? Templates(string path)
     {
-        var pending = new Stack<WorkerEntry>(_watcher.Current.Workers);
+        // The constructor's config load runs a dry derive (the protocol converter asks for its templates) before the
+        // watcher exists: nothing is declared yet then.
+        if (_watcher is not { } watcher)
+        {
+            return null;
+        }
+
+        var pending = new Stack<WorkerEntry>(watcher.Current.Workers);
         while (pending.TryPop(out WorkerEntry? entry))
         {
             if (entry.Path == path)
