@@ -36,6 +36,19 @@ public sealed partial class MonitoringPublisher
 
         foreach (NodeStatus node in status.Nodes)
         {
+            if (_nodes.TryGetValue(node.Path, out NodeRecord? replaced)
+                && !string.Equals(replaced.Latest.WorkerType, node.WorkerType, StringComparison.Ordinal))
+            {
+                // A type change re-creates the node under the same path (10-core-hierarchy: replace = remove + add):
+                // the old node's status is cleared before the new one's is published, as for any removed node (E-35).
+                _nodes.Remove(node.Path);
+                _buffer.Clear();
+                if (await TryPublishAsync(_options.StatusTopic(node.Path), EdgeQos.AtLeastOnce, retain: true, ct).ConfigureAwait(false))
+                {
+                    Log.StatusCleared(_logger, node.Path);
+                }
+            }
+
             if (!_nodes.TryGetValue(node.Path, out NodeRecord? record))
             {
                 record = new NodeRecord(node, wallNow);
