@@ -224,14 +224,28 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
         Volatile.Write(ref _phase, (int)RuntimePhase.Offline);
         if (_mqtt.State.IsConnected)
         {
-            await PublishStatusesAsync(_runtime.Status, all: true, cancellationToken).ConfigureAwait(false);
-            await PublishMetricsAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await PublishStatusesAsync(_runtime.Status, all: true, cancellationToken).ConfigureAwait(false);
+                await PublishMetricsAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Out of time for the statuses and metrics (a loaded machine): the offline marker below still goes out.
+            }
         }
 
+        // The marker matters most (it replaces 'stopping' and keeps the will from being the last word): when the final
+        // publications used up the caller's bound, it still gets its own 250 ms (50-runtime-monitoring §10 step 4).
+        using var markerBound = new CancellationTokenSource(FinalMarkerBound, _time);
+        CancellationToken markerToken = cancellationToken.IsCancellationRequested ? markerBound.Token : cancellationToken;
         _buffer.Clear();
         MonitoringJson.WriteOffline(_buffer, _options.RuntimeId, _instance, forced ? "forced" : "shutdown", clean, _time.GetUtcNow());
-        await TryPublishAsync(_runtimeStateTopic, EdgeQos.AtLeastOnce, retain: true, cancellationToken).ConfigureAwait(false);
+        await TryPublishAsync(_runtimeStateTopic, EdgeQos.AtLeastOnce, retain: true, markerToken).ConfigureAwait(false);
     }
+
+    // How long the offline marker may still take after the caller's bound for the final publications has passed.
+    private static readonly TimeSpan FinalMarkerBound = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Stops publishing without the shutdown messages (use <see cref="StopAsync(bool, CancellationToken)"/> for those) and releases the
     /// metrics listener.</summary>
