@@ -132,7 +132,14 @@ internal static class EdgeHost
 
             // The worker pack publishes and subscribes through the data client and reads the running config's templates.
             pack.Attach(mqtt.Data, loggers, () => watcher.Current);
-            watcher.Reloaded += _ => publisher.SetConfigInfo(ConfigInfo(watcher));
+            watcher.Reloaded += _ =>
+            {
+                publisher.SetConfigInfo(ConfigInfo(watcher));
+                EdgeConfig current = watcher.Current;
+                publisher.SetIntervals(
+                    current.Runtime.MetricsInterval ?? TimeSpan.FromMilliseconds(current.Profile.Metrics.IntervalMs),
+                    current.Runtime.HeartbeatInterval ?? TimeSpan.FromMilliseconds(current.Profile.Status.HeartbeatMs));
+            };
             watcher.ApplyInitial();
             publisher.SetConfigInfo(ConfigInfo(watcher));
 

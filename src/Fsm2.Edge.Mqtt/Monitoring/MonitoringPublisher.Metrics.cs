@@ -26,7 +26,7 @@ public sealed partial class MonitoringPublisher
 
         long seq = Interlocked.Read(ref _metricsSeq) + 1;
         _buffer.Clear();
-        MonitoringJson.WriteMetrics(_buffer, _options.RuntimeId, _instance, _time.GetUtcNow(), _options.MetricsInterval.TotalSeconds, seq, points);
+        MonitoringJson.WriteMetrics(_buffer, _options.RuntimeId, _instance, _time.GetUtcNow(), MetricsInterval.TotalSeconds, seq, points);
         if (await TryPublishAsync(_metricsTopic, EdgeQos.AtMostOnce, retain: false, ct).ConfigureAwait(false))
         {
             Interlocked.Exchange(ref _metricsSeq, seq);

@@ -40,6 +40,10 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
     private readonly SupervisorRuntime _runtime;
     private readonly IEdgeMqtt _mqtt;
     private readonly MonitoringOptions _options;
+
+    // The hot-reloadable cadences (SetIntervals), TimeSpan ticks; any thread writes, the pump reads.
+    private long _metricsIntervalTicks;
+    private long _heartbeatIntervalTicks;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly MetricsAggregator _metrics;
@@ -94,6 +98,8 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
         _runtime = runtime;
         _mqtt = mqtt;
         _options = options;
+        _metricsIntervalTicks = options.MetricsInterval.Ticks;
+        _heartbeatIntervalTicks = options.HeartbeatInterval.Ticks;
         _time = timeProvider ?? runtime.Time;
         _logger = loggerFactory?.CreateLogger("Fsm2.Edge.Mqtt") ?? NullLogger.Instance;
         _instance = options.InstanceId.ToString("N");
@@ -167,6 +173,34 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
 
     /// <summary>Reports <c>stopping</c> (shutdown step 1): publishes the runtime state at once.</summary>
     public void MarkStopping() => SetPhase(RuntimePhase.Stopping);
+
+    /// <summary>
+    /// Applies the cadences a configuration reload may change (50-runtime-monitoring §3.2: <c>metrics_interval</c> and
+    /// <c>heartbeat_interval</c> are hot). The snapshot and heartbeat already scheduled keep their time; the ones after
+    /// follow the new intervals.
+    /// </summary>
+    /// <param name="metricsInterval">The metrics interval, at least 1 s.</param>
+    /// <param name="heartbeatInterval">The heartbeat interval, at least 1 s.</param>
+    /// <exception cref="Connection.BrokerConfigException">An interval is below 1 s (the message names the field).</exception>
+    public void SetIntervals(TimeSpan metricsInterval, TimeSpan heartbeatInterval)
+    {
+        if (metricsInterval < TimeSpan.FromSeconds(1))
+        {
+            throw new Connection.BrokerConfigException("runtime.metrics_interval", $"must be at least 1s (was {metricsInterval})");
+        }
+
+        if (heartbeatInterval < TimeSpan.FromSeconds(1))
+        {
+            throw new Connection.BrokerConfigException("runtime.heartbeat_interval", $"must be at least 1s (was {heartbeatInterval})");
+        }
+
+        Interlocked.Exchange(ref _metricsIntervalTicks, metricsInterval.Ticks);
+        Interlocked.Exchange(ref _heartbeatIntervalTicks, heartbeatInterval.Ticks);
+    }
+
+    private TimeSpan MetricsInterval => TimeSpan.FromTicks(Interlocked.Read(ref _metricsIntervalTicks));
+
+    private TimeSpan HeartbeatInterval => TimeSpan.FromTicks(Interlocked.Read(ref _heartbeatIntervalTicks));
 
     /// <summary>Sets the heartbeat's <c>config</c> object (after each load or reload).</summary>
     /// <param name="config">The configuration facts.</param>
@@ -331,7 +365,7 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
             _nextRefresh = now + ToStamp(_options.StatusRefreshInterval);
             if (_nextMetrics == 0)
             {
-                _nextMetrics = now + ToStamp(_options.MetricsInterval);
+                _nextMetrics = now + ToStamp(MetricsInterval);
             }
 
             return;
@@ -351,14 +385,14 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
 
         if (now >= _nextMetrics)
         {
-            _nextMetrics = now + ToStamp(_options.MetricsInterval);
+            _nextMetrics = now + ToStamp(MetricsInterval);
             await PublishMetricsAsync(ct).ConfigureAwait(false);
         }
     }
 
     private async ValueTask PublishHeartbeatAsync(RuntimeStatus status, CancellationToken ct)
     {
-        Volatile.Write(ref _nextHeartbeat, _time.GetTimestamp() + ToStamp(_options.HeartbeatInterval));
+        Volatile.Write(ref _nextHeartbeat, _time.GetTimestamp() + ToStamp(HeartbeatInterval));
         (string Source, string Version)? global;
         lock (_buffer)
         {

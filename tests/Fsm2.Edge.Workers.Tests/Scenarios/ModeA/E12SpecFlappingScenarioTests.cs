@@ -10,6 +10,7 @@ namespace Fsm2.Edge.Workers.Tests.Scenarios.ModeA;
 /// E-12 of 60-scenarios: the spec of a running converter flaps, one reload per tick, between <c>state: stopped</c> and
 /// no state, then its sink is switched on and off every two ticks. Mode A on PLANT, fake time throughout.
 /// </summary>
+[Collection(ModeAScenarios.Name)]
 public sealed class E12SpecFlappingScenarioTests
 {
     private const string Pc = "assembly/pc-press-1";

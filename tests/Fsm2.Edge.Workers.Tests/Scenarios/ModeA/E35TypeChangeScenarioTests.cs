@@ -11,6 +11,7 @@ namespace Fsm2.Edge.Workers.Tests.Scenarios.ModeA;
 /// before the new one is created), and a node is renamed (removed and added; nothing carries over). Mode A on PLANT,
 /// fake time throughout.
 /// </summary>
+[Collection(ModeAScenarios.Name)]
 public sealed class E35TypeChangeScenarioTests
 {
     private const string Prefix = "fsm2/gw-press-hall";

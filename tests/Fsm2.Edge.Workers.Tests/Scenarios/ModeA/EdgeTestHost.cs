@@ -109,7 +109,15 @@ internal sealed class EdgeTestHost : IAsyncDisposable
         Mon = Broker.Connect(config.Runtime.Id + "-mon", MonitoringPublisher.CreateWill(Monitoring));
         Publisher = new MonitoringPublisher(Runtime, Mon, Monitoring, Time, _loggers);
         _watcher = new ConfigWatcher(config, LoadOptions, Runtime, _groups, Time, _loggers.CreateLogger("Fsm2.Edge.Config"));
-        _watcher.Reloaded += _ => Publisher.SetConfigInfo(ConfigInfo());
+        _watcher.Reloaded += _ =>
+        {
+            // As the host does: metrics_interval and heartbeat_interval are hot.
+            Publisher.SetConfigInfo(ConfigInfo());
+            EdgeConfig current = _watcher.Current;
+            Publisher.SetIntervals(
+                current.Runtime.MetricsInterval ?? TimeSpan.FromMilliseconds(current.Profile.Metrics.IntervalMs),
+                current.Runtime.HeartbeatInterval ?? TimeSpan.FromMilliseconds(current.Profile.Status.HeartbeatMs));
+        };
     }
 
     public FakeTimeProvider Time { get; }

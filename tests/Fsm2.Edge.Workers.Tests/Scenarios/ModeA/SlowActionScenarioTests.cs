@@ -6,6 +6,7 @@ namespace Fsm2.Edge.Workers.Tests.Scenarios.ModeA;
 /// Mode-A scenarios of 60-scenarios driven by <c>test-slow</c> nodes: actions that time out, get stuck and are
 /// abandoned (E-28). Fake time throughout.
 /// </summary>
+[Collection(ModeAScenarios.Name)]
 public sealed class SlowActionScenarioTests
 {
     private const string Runtime = "runtime: { id: gw-test, profile: x64-gateway, location: { enterprise: acme, site: plant-1 } }";
