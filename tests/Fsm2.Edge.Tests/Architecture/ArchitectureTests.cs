@@ -1,3 +1,4 @@
+using Fsm2.Edge.Tests.TestSupport;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Fsm2.Edge.Supervision;
@@ -108,16 +109,7 @@ public sealed partial class ArchitectureTests
 
     private static bool IsStateInterface(Type t) => t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IState<,>);
 
-    private static string RepositoryRoot()
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Fsm2.Edge.sln")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-
-        return dir ?? throw new InvalidOperationException("Fsm2.Edge.sln not found above " + AppContext.BaseDirectory);
-    }
+    private static string RepositoryRoot() => RepositoryPaths.Root();
 
     [GeneratedRegex(@"\b(DateTime|DateTimeOffset)\.(Now|UtcNow|Today)\b|Stopwatch\.(GetTimestamp|StartNew)\(|Thread\.Sleep\(")]
     private static partial Regex BannedClock();
