@@ -72,15 +72,6 @@ public sealed class ConverterEndToEndTests
         return doc.RootElement.GetProperty("value").GetDouble();
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
     private sealed class Plant : IAsyncDisposable
     {
         private Plant(EmbeddedBroker broker, EdgeMqttClient data, Observer observer, SupervisorRuntime runtime)
@@ -116,7 +107,7 @@ public sealed class ConverterEndToEndTests
                 ObservationInterval = TimeSpan.FromMilliseconds(50),
             });
             var plant = new Plant(broker, data, observer, runtime);
-            int devicePort = FreePort();
+            int devicePort = ConfigRuntime.FreePort();
             string sim = $"device: \"press-1\"\ninterval: 100ms\ntcp_listen: \"127.0.0.1:{devicePort}\"\ntags:\n"
                 + "  - { name: temperature, kind: sine, min: 60, max: 80, period: 60s }\n"
                 + "  - { name: pressure, kind: random, min: 1.8, max: 2.4 }\n"

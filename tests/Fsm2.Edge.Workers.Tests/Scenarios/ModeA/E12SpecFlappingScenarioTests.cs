@@ -21,12 +21,12 @@ public sealed class E12SpecFlappingScenarioTests
     public async Task E12_SpecFlapping_NothingRecreatedNoStuckStoppingOneSinkAtATime()
     {
         // arrange
-        int devicePort = FreePort();
-        int devicePort2 = FreePort();
+        int devicePort = ConfigRuntime.FreePort();
+        int devicePort2 = ConfigRuntime.FreePort();
         // The host is built on PLANT without its converters, which arrive with the first reload: EdgeTestHost's
         // per-message template lookup reads the watcher before the constructor has created it, so a converter in the
         // constructor's YAML fails its dry derive (FSM2CFG044, NullReferenceException).
-        await using var host = new EdgeTestHost(WithoutConverters(Plant(devicePort, devicePort2, stopped: false, sink: true)));
+        await using var host = new EdgeTestHost(ScenarioYaml.WithoutConverters(Plant(devicePort, devicePort2, stopped: false, sink: true)));
         host.Start();
         Assert.Equal(ConfigReloadKind.Applied, host.Reload(Plant(devicePort, devicePort2, stopped: false, sink: true)).Kind);
         string[] four = [Pc, Pc + "/connection", Pc + "/source", Pc + "/sink"];
@@ -105,19 +105,6 @@ public sealed class E12SpecFlappingScenarioTests
         Assert.InRange(devices, 9, 11);
         Assert.InRange(uns, devices - 1, devices + 1);
     }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    // PLANT with the assembly group's children cut off.
-    private static string WithoutConverters(string plant)
-        => plant[..plant.IndexOf("      - type: protocol-converter", StringComparison.Ordinal)].TrimEnd() + " []\n";
 
     // PLANT (50 §3.7) with free ports; pc-press-1's state and sink switch as the scenario needs.
     private static string Plant(int devicePort, int devicePort2, bool stopped, bool sink) => $$$"""

@@ -22,10 +22,10 @@ public sealed class E17RestartOnlyReloadScenarioTests
         // arrange: the host is built on PLANT without its converters, which arrive with the first reload: EdgeTestHost's
         // per-message template lookup reads the watcher before the constructor has created it, so a converter in the
         // constructor's YAML fails its dry derive (FSM2CFG044, NullReferenceException).
-        int devicePort = FreePort();
-        int devicePort2 = FreePort();
-        int devicePort3 = FreePort();
-        await using var host = new EdgeTestHost(WithoutConverters(Plant(devicePort, devicePort2)));
+        int devicePort = ConfigRuntime.FreePort();
+        int devicePort2 = ConfigRuntime.FreePort();
+        int devicePort3 = ConfigRuntime.FreePort();
+        await using var host = new EdgeTestHost(ScenarioYaml.WithoutConverters(Plant(devicePort, devicePort2)));
         host.Start();
         Assert.Equal(ConfigReloadKind.Applied, host.Reload(Plant(devicePort, devicePort2)).Kind);
         await host.AdvanceAsync(TimeSpan.FromSeconds(15));
@@ -88,19 +88,6 @@ public sealed class E17RestartOnlyReloadScenarioTests
         Assert.True(config.GetProperty("restartRequired").GetBoolean(), heartbeat);
         Assert.Equal(generation + 1, config.GetProperty("generation").GetInt64());
         Assert.Equal(generation + 1, outcome.Generation);
-    }
-
-    // PLANT with the assembly group's children cut off.
-    private static string WithoutConverters(string plant)
-        => plant[..plant.IndexOf("      - type: protocol-converter", StringComparison.Ordinal)].TrimEnd() + " []\n";
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     // PLANT (50 §3.7) with free ports; the broker, the metrics interval and an extra simulator as the scenario needs.

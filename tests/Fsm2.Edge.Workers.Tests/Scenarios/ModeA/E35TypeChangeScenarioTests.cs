@@ -25,9 +25,9 @@ public sealed class E35TypeChangeScenarioTests
         // arrange: the host is built on PLANT without its converters, which arrive with the first reload: EdgeTestHost's
         // per-message template lookup reads the watcher before the constructor has created it, so a converter in the
         // constructor's YAML fails its dry derive (FSM2CFG044, NullReferenceException).
-        int devicePort = FreePort();
-        int devicePort2 = FreePort();
-        await using var host = new EdgeTestHost(WithoutConverters(Plant(devicePort, devicePort2)));
+        int devicePort = ConfigRuntime.FreePort();
+        int devicePort2 = ConfigRuntime.FreePort();
+        await using var host = new EdgeTestHost(ScenarioYaml.WithoutConverters(Plant(devicePort, devicePort2)));
         host.Start();
         ConfigReloadOutcome first = host.Reload(Plant(devicePort, devicePort2));
         Assert.True(first.Kind == ConfigReloadKind.Applied, string.Join("\n", first.Findings));
@@ -109,19 +109,6 @@ public sealed class E35TypeChangeScenarioTests
         Assert.Equal(0, host.Node("assembly/pc-press-2b").Incarnation);
         List<string> pc2bPath = host.StatePath("assembly/pc-press-2b", mark);
         Assert.DoesNotContain(pc2bPath, s => s is "active" or "starting" or "stopping");
-    }
-
-    // PLANT with the assembly group's children cut off.
-    private static string WithoutConverters(string plant)
-        => plant[..plant.IndexOf("      - type: protocol-converter\n        name: pc-press-1", StringComparison.Ordinal)].TrimEnd() + " []\n";
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     // PLANT (50 §3.7) with free ports; sim-press-1 as a simulator or a converter, pc-press-2 under either name.
