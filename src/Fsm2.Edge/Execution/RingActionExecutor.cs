@@ -91,6 +91,10 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
     private int _replacementStarter;
     private int _replacementsStarted;
 
+    // Owner: _poolLock. Asynchronous actions abandoned at 3T whose tasks still run (40-actions §10).
+    private readonly List<DetachedAction> _detached = [];
+    private readonly TaskCompletionSource _detachedDrained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     // Owner: _stopLock. StopAsync is idempotent: the runtime's shutdown and its DisposeAsync both call it.
     private Task<int>? _stopTask;
 
@@ -217,15 +221,17 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
 
     private ActionThread NewThreadState(int index)
     {
-        var thread = new ActionThread(index, NewTokenSource());
+        var thread = new ActionThread(index, NewTokenSource(), NewTokenSource());
         thread.TimeoutTimer = _time.CreateTimer(static s => ((ActionThread)s!).OnTimeout(), thread, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         return thread;
     }
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Abandonment path only, never steady state. If the abandoned action still holds its thread inside
-    /// <c>ExecuteAsync</c> (or the wait for its task), that thread is captured: it is marked leaked and, while the
+    /// Abandonment path only, never steady state. If the action's thread only waits for the task ExecuteAsync
+    /// returned, the wait is released: the thread detaches the task (its completion is posted whenever it ends) and
+    /// returns to the ring. If the abandoned action still holds its thread inside <c>ExecuteAsync</c>, that thread is
+    /// captured: it is marked leaked and, while the
     /// leak budget allows, a replacement thread is started from the thread pool, never on the tick thread. With the
     /// budget spent, <c>action_pool_degraded</c> is logged and the pool keeps working with the threads it has.
     /// </remarks>
@@ -243,6 +249,15 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             if (thread.RunningTicket != running.Ticket || thread.Captured)
             {
                 // It ended meanwhile: its completion is merely late and the thread is back in the ring.
+                return;
+            }
+
+            if (thread.AwaitingTicket == running.Ticket)
+            {
+                // The thread only waits for the action's task: release the wait, the thread detaches the task and goes
+                // back to the ring. The one callback on DetachSource is that wait's own (it sets an event), so cancelling
+                // here runs no action code on the tick thread.
+                thread.DetachSource.Cancel();
                 return;
             }
 
@@ -576,17 +591,53 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             return 0;
         }
 
+        // Asynchronous actions detached at 3T are still this executor's: cancelled like the running ones, waited for
+        // within the same bound, and reported abandoned when they outlast it.
+        DetachedAction[] detached;
+        lock (_poolLock)
+        {
+            detached = [.. _detached];
+            if (detached.Length == 0)
+            {
+                _detachedDrained.TrySetResult();
+            }
+        }
+
+        foreach (DetachedAction action in detached)
+        {
+            try
+            {
+                action.Source.Cancel();
+            }
+            catch (AggregateException ex)
+            {
+                Envelope envelope = _envelopes[action.Index];
+                Log.ActionCancelFailed(_logger, envelope.Slot?.WorkerId ?? "", envelope.Kind ?? "", ex.Message);
+            }
+        }
+
         // Every parked thread wakes, finds the ring empty and the stop flag set, and exits.
         _parkedSignal.Release(_threads.Length);
         try
         {
-            await _allExited.Task.WaitAsync(wait, _time).ConfigureAwait(false);
+            await Task.WhenAll(_allExited.Task, _detachedDrained.Task).WaitAsync(wait, _time).ConfigureAwait(false);
             return 0;
         }
         catch (TimeoutException)
         {
             int abandoned = 0;
             long now = _time.GetTimestamp();
+            lock (_poolLock)
+            {
+                foreach (DetachedAction action in _detached)
+                {
+                    Envelope envelope = _envelopes[action.Index];
+                    abandoned++;
+                    Log.ActionShutdownAbandonedAction(_logger, envelope.Slot?.WorkerId ?? "", envelope.Kind ?? "",
+                        _time.GetElapsedTime(action.Started, now).TotalMilliseconds);
+                }
+            }
+
             foreach (ActionThread? thread in _threads)
             {
                 if (thread is null)
@@ -794,7 +845,13 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             }
             else
             {
-                run.AsTask().GetAwaiter().GetResult();
+                Task pending = run.AsTask();
+                if (!AwaitOrDetach(self, pending, ticket))
+                {
+                    return Detach(self, index, ticket, started, pending, source);
+                }
+
+                pending.GetAwaiter().GetResult();
             }
 
             outcome = ActionOutcome.Success;
@@ -804,17 +861,10 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
                 Log.ActionIgnoredCancellation(_logger, envelope.Slot!.WorkerId, envelope.Kind!);
             }
         }
-        catch (OperationCanceledException ex) when (source.IsCancellationRequested)
-        {
-            bool cancelled = Volatile.Read(ref envelope.CancelTicket) == ticket || Volatile.Read(ref _stopped) != 0;
-            outcome = cancelled ? ActionOutcome.Cancelled : ActionOutcome.Timeout;
-            error = ex;
-        }
         catch (Exception ex)
         {
             // Contained: the thread survives.
-            // 40-actions §2: a Bug-class exception (30-supervision §9.2) is a Panic, every other one an Error.
-            outcome = Health.ExceptionClassifier.Classify(ex) == Health.PanicClass.Bug ? ActionOutcome.Panic : ActionOutcome.Error;
+            outcome = Classify(envelope, ticket, source, ex);
             error = ex;
         }
 
@@ -844,6 +894,163 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
         // The completion of a captured call is posted like any other; the tick discards it as late.
         Publish(index, outcome, error, _time.GetElapsedTime(started));
         return captured && ReleaseCaptured();
+    }
+
+    /// <summary>
+    /// The outcome of an action that threw (40-actions §2, §10): an <see cref="OperationCanceledException"/> after its
+    /// token fired is <see cref="ActionOutcome.Cancelled"/> when a removal or the shutdown asked for it and
+    /// <see cref="ActionOutcome.Timeout"/> otherwise; a Bug-class exception (30-supervision §9.2) is a Panic, every other
+    /// one an Error.
+    /// </summary>
+    private ActionOutcome Classify(Envelope envelope, long ticket, CancellationTokenSource source, Exception exception)
+    {
+        if (exception is OperationCanceledException && source.IsCancellationRequested)
+        {
+            bool cancelled = Volatile.Read(ref envelope.CancelTicket) == ticket || Volatile.Read(ref _stopped) != 0;
+            return cancelled ? ActionOutcome.Cancelled : ActionOutcome.Timeout;
+        }
+
+        return Health.ExceptionClassifier.Classify(exception) == Health.PanicClass.Bug ? ActionOutcome.Panic : ActionOutcome.Error;
+    }
+
+    /// <summary>
+    /// Action thread: waits for an action's incomplete task, but never beyond its abandonment (40-actions §10: "the thread
+    /// stops waiting at 3T"). Returns <see langword="false"/> when the stuck scan abandoned the action while this thread
+    /// waited (or before it began to wait): the caller then detaches the task and goes back to the ring.
+    /// </summary>
+    /// <remarks>
+    /// Not steady state for synchronous actions; an asynchronous action already allocated its task. The wait is released
+    /// by <see cref="OnAbandoned"/>, which cancels <c>DetachSource</c> under the thread's gate only while this thread
+    /// waits for that same ticket, so a later action on this thread can never be released by an earlier abandonment.
+    /// </remarks>
+    private static bool AwaitOrDetach(ActionThread self, Task pending, long ticket)
+    {
+        CancellationToken detach;
+        lock (self.Gate)
+        {
+            if (self.Captured)
+            {
+                if (pending.IsCompleted)
+                {
+                    // Ended meanwhile: the normal path posts the (late) completion and releases the capture.
+                    return true;
+                }
+
+                // Abandoned while ExecuteAsync still ran synchronously: no wait at all, the completion is late anyway.
+                self.Captured = false;
+                self.ReleaseLeakOnDetach = true;
+                return false;
+            }
+
+            self.AwaitingTicket = ticket;
+            detach = self.DetachSource.Token;
+        }
+
+        try
+        {
+            pending.Wait(detach);
+        }
+        catch (OperationCanceledException) when (detach.IsCancellationRequested)
+        {
+            // Released by the abandonment; the task may have completed in the same instant.
+        }
+        catch (AggregateException)
+        {
+            // The task's own failure: rethrown unwrapped by the caller's GetResult.
+        }
+
+        lock (self.Gate)
+        {
+            self.AwaitingTicket = 0;
+            if (self.DetachSource.IsCancellationRequested)
+            {
+                // A cancelled source is replaced, never reused.
+                self.DetachSource.Dispose();
+                self.DetachSource = NewTokenSource();
+                return pending.IsCompleted;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Action thread: lets an abandoned asynchronous action finish on its own. Its completion is posted whenever the
+    /// task ends (late, so the tick discards it); its envelope stays rented until then (§6); its token source goes with
+    /// it. The thread takes a new source and returns to the ring: no thread is lost and none is counted as leaked.
+    /// </summary>
+    /// <returns>Whether this thread must now exit (it had been captured and its replacement took its place).</returns>
+    private bool Detach(ActionThread self, int index, long ticket, long started, Task pending, CancellationTokenSource source)
+    {
+        self.TimeoutTimer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        bool releaseLeak;
+        lock (self.Gate)
+        {
+            self.ArmedTicket = 0;
+            self.RunningTicket = 0;
+            self.RunningEnvelope = -1;
+            self.CancelPending = false;
+            self.Source = NewTokenSource();
+            releaseLeak = self.ReleaseLeakOnDetach;
+            self.ReleaseLeakOnDetach = false;
+        }
+
+        var detached = new DetachedAction(this, index, ticket, started, source);
+        lock (_poolLock)
+        {
+            _detached.Add(detached);
+        }
+
+        Interlocked.Decrement(ref _busy);
+        _ = pending.ContinueWith(static (task, state) => ((DetachedAction)state!).Complete(task), detached,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        // Counted as leaked by OnAbandoned while ExecuteAsync held the thread: it is free again now.
+        return releaseLeak && ReleaseCaptured();
+    }
+
+    /// <summary>Any thread: the task of a detached action ended; its late completion is posted like any other.</summary>
+    private void CompleteDetached(DetachedAction detached, Task task)
+    {
+        lock (_poolLock)
+        {
+            _detached.Remove(detached);
+        }
+
+        Envelope envelope = _envelopes[detached.Index];
+        ActionOutcome outcome = ActionOutcome.Success;
+        Exception? error = null;
+        if (!task.IsCompletedSuccessfully)
+        {
+            try
+            {
+                task.GetAwaiter().GetResult();
+            }
+            catch (Exception ex)
+            {
+                outcome = Classify(envelope, detached.Ticket, detached.Source, ex);
+                error = ex;
+            }
+        }
+
+        // The source is not disposed: StopAsync may still cancel it, and a plain source without a timer holds nothing.
+        Publish(detached.Index, outcome, error, _time.GetElapsedTime(detached.Started));
+        if (Volatile.Read(ref _stopped) != 0 && DetachedCount == 0)
+        {
+            _detachedDrained.TrySetResult();
+        }
+    }
+
+    /// <summary>Asynchronous actions abandoned at 3T whose tasks have not ended yet. Any thread.</summary>
+    public int DetachedCount
+    {
+        get
+        {
+            lock (_poolLock)
+            {
+                return _detached.Count;
+            }
+        }
     }
 
     /// <summary>Action thread (or StopAsync): writes the result into the envelope and hands it back to the tick.</summary>
@@ -911,6 +1118,21 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
             $"worker '{slot.WorkerId}': action '{action.Kind}' has a zero or negative timeout override ({timeout})");
 
 
+    /// <summary>An asynchronous action abandoned at 3T whose task still runs (40-actions §10); abandonment path only.</summary>
+    private sealed class DetachedAction(RingActionExecutor executor, int index, long ticket, long started, CancellationTokenSource source)
+    {
+        public int Index { get; } = index;
+
+        public long Ticket { get; } = ticket;
+
+        public long Started { get; } = started;
+
+        /// <summary>The token source the action observes; StopAsync cancels it.</summary>
+        public CancellationTokenSource Source { get; } = source;
+
+        public void Complete(Task task) => executor.CompleteDetached(this, task);
+    }
+
     /// <summary>One action request in flight, preallocated; rented and returned on the tick thread only.</summary>
     private sealed class Envelope
     {
@@ -954,7 +1176,7 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
     }
 
     /// <summary>The state of one action thread that cancellers need to see.</summary>
-    private sealed class ActionThread(int index, CancellationTokenSource source)
+    private sealed class ActionThread(int index, CancellationTokenSource source, CancellationTokenSource detach)
     {
         public int Index { get; } = index;
 
@@ -969,6 +1191,15 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
 
         // Set by the tick when the running action was abandoned while it held this thread; cleared when it returns.
         public bool Captured;
+
+        // The ticket whose incomplete task this thread waits for (0 when none); OnAbandoned releases the wait.
+        public long AwaitingTicket;
+
+        // Cancelled (under Gate, for AwaitingTicket only) to release that wait; replaced after it was cancelled.
+        public CancellationTokenSource DetachSource = detach;
+
+        // Set when a thread counted as leaked (captured inside ExecuteAsync) detaches the task ExecuteAsync then returned.
+        public bool ReleaseLeakOnDetach;
 
         // Set by the thread itself when it leaves its loop; its slot may then be reused by a replacement.
         public volatile bool Exited;

@@ -1,6 +1,7 @@
 using Fsm2.Edge.Execution;
 using Fsm2.Edge.Observability;
 using Fsm2.Edge.Tests.TestSupport;
+using Fsm2.Edge.Workers;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -92,6 +93,109 @@ public sealed class RingActionExecutorLeakTests
             captor.Release();
             others.Release();
             second.Release();
+        }
+    }
+
+    [Fact]
+    [Trait("spec", "A-18")]
+    public async Task A18_AbandonedAsynchronousAction_ThreadStopsWaitingAndReturnsToRing_NoLeak_LateCompletionPosted()
+    {
+        // arrange: one thread, so the second action can only run if the abandonment gave that thread back.
+        var time = new FakeTimeProvider(s_epoch);
+        using var metrics = new EdgeMetrics(null);
+        await using var executor = new RingActionExecutor(16, 1, TimeSpan.FromSeconds(30), time, new FakeLogger(), metrics);
+        executor.Start();
+        var awaiting = new AwaitingAction();
+        try
+        {
+            Assert.True(Enqueue(executor, NewSlot("awaiting"), awaiting, time));
+            Wait.Until(() => awaiting.Started == 1 && executor.BusyThreads == 1, "the action to return its pending task");
+
+            // act 1: the stuck scan abandons it at 3T.
+            AbandonAll(executor);
+            Wait.Until(() => executor.BusyThreads == 0, "the thread to stop waiting");
+
+            // assert 1: nothing leaked or replaced; the task is detached and the envelope stays with it (§6).
+            Assert.Equal(0, executor.LeakedThreads);
+            Assert.Equal(0, executor.ReplacementsStarted);
+            Assert.Equal(1, executor.LiveThreads);
+            Assert.Equal(1, executor.DetachedCount);
+            Assert.Equal(1, executor.Outstanding);
+
+            // act 2: the only thread runs the next action while the abandoned task is still pending.
+            var next = new RecordingAction();
+            Assert.True(Enqueue(executor, NewSlot("next"), next, time));
+            ActionCompletion nextDone = DrainUntil(executor, 1).Single();
+
+            // assert 2
+            Assert.Equal("next", nextDone.Slot.WorkerId);
+            Assert.Equal(ActionOutcome.Success, nextDone.Outcome);
+            Assert.Equal(1, next.Runs);
+
+            // act 3: the abandoned task ends.
+            awaiting.Release();
+            ActionCompletion late = DrainUntil(executor, 1).Single();
+
+            // assert 3: its completion is posted (the tick discards it by generation) and its envelope comes back.
+            Assert.Equal("awaiting", late.Slot.WorkerId);
+            Assert.Equal(ActionOutcome.Success, late.Outcome);
+            Assert.Equal(0, executor.DetachedCount);
+            Assert.Equal(0, executor.Outstanding);
+            Assert.Equal(executor.EnvelopeCount, executor.FreeEnvelopes);
+        }
+        finally
+        {
+            awaiting.Release();
+        }
+    }
+
+    [Fact]
+    [Trait("spec", "A-28")]
+    public async Task A28_StopAsync_DetachedAsynchronousAction_CancelledAndWaitedFor()
+    {
+        // arrange: an abandoned asynchronous action that honours its token, detached from its thread.
+        var time = new FakeTimeProvider(s_epoch);
+        using var metrics = new EdgeMetrics(null);
+        await using var executor = new RingActionExecutor(16, 1, TimeSpan.FromSeconds(30), time, new FakeLogger(), metrics);
+        executor.Start();
+        var awaiting = new AwaitingAction();
+        try
+        {
+            Assert.True(Enqueue(executor, NewSlot("awaiting"), awaiting, time));
+            Wait.Until(() => awaiting.Started == 1 && executor.BusyThreads == 1, "the action to return its pending task");
+            AbandonAll(executor);
+            Wait.Until(() => executor.DetachedCount == 1, "the task to be detached");
+
+            // act: shutdown cancels it; it ends on its token.
+            int abandoned = await executor.StopAsync(TimeSpan.FromSeconds(30)).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+            // assert: not reported abandoned; its completion is Cancelled (the shutdown asked for it).
+            Assert.Equal(0, abandoned);
+            Assert.Equal(ActionOutcome.Cancelled, DrainUntil(executor, 1).Single().Outcome);
+            Assert.Equal(0, executor.DetachedCount);
+        }
+        finally
+        {
+            awaiting.Release();
+        }
+    }
+
+    /// <summary>Returns an incomplete task that ends when released, or when its token fires if it honours it.</summary>
+    private sealed class AwaitingAction : IAction
+    {
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _started;
+
+        public string Kind => "await";
+
+        public int Started => Volatile.Read(ref _started);
+
+        public void Release() => _release.TrySetResult();
+
+        public async ValueTask ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _started);
+            await _release.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
