@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Fsm2.Edge.Collection;
+using Fsm2.Edge.Execution;
 using Fsm2.Edge.Supervision;
 using Fsm2.Edge.Workers;
 
@@ -12,7 +13,9 @@ namespace Fsm2.Edge.Benchmarks.Execution;
 /// scan) per tick. The tick cannot time its executor part from outside, so two trees of 1,000 workers run the same
 /// ticks on the system clock: "emitting" (every evaluation returns an action) and "quiet" (every evaluation stays put,
 /// no action); the executor's share is the difference of their per-tick times. Both collect every worker before each
-/// tick, so Next runs for all 1,000 in both trees.
+/// tick, so Next runs for all 1,000 in both trees, and before each measured tick (untimed) the loop waits until every
+/// action of the previous tick has completed, so each tick drains and re-enqueues all 1,000: the worst case of
+/// "re-emitted continuously". A third loop replays only the executor's calls of TickCore on 1,000 slots.
 /// </summary>
 internal static class ActionTickLoad
 {
@@ -22,6 +25,11 @@ internal static class ActionTickLoad
 
     public static int Run()
     {
+        if (Environment.GetEnvironmentVariable("FSM2_A36_EXECUTOR_ONLY") == "1")
+        {
+            return RunExecutorSide(1_000_000.0 / Stopwatch.Frequency);
+        }
+
         (long[] quiet, long quietBytes, long quietActions) = Measure(emit: false);
         (long[] emitting, long emittingBytes, long emittingActions) = Measure(emit: true);
         double usPerTick = 1_000_000.0 / Stopwatch.Frequency;
@@ -39,7 +47,106 @@ internal static class ActionTickLoad
         double shareP99 = (ExecutorLatency.Percentile(emitting, 0.99) - ExecutorLatency.Percentile(quiet, 0.99)) * usPerTick;
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"executor share per tick (emitting − quiet): p50 {shareP50:F1} µs, p99 {shareP99:F1} µs; actions per tick {(double)emittingActions / Ticks:F0}"));
+
+        return RunExecutorSide(usPerTick);
+    }
+
+    /// <summary>
+    /// The executor's tick-side work alone, as A-36 words it: the same 1,000 slots, the same action threads, and a
+    /// "tick" that is only the executor's part of TickCore (drain, stuck scan, one enqueue per idle slot, wake).
+    /// </summary>
+    private static int RunExecutorSide(double usPerTick)
+    {
+        string F(long[] sorted, double p) => (ExecutorLatency.Percentile(sorted, p) * usPerTick).ToString("F1", CultureInfo.InvariantCulture);
+        int threads = ThreadCount();
+        (long[] replay, long replayBytes, long replayActions) = MeasureExecutorSide(threads);
+        double perAction = ExecutorLatency.Percentile(replay, 0.5) * usPerTick * Ticks / Math.Max(1, replayActions);
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"### Executor tick-side work only (drain + stuck scan + enqueues + wake), {threads} action threads"));
+        Console.WriteLine();
+        Console.WriteLine("| Loop | p50 | p90 | p99 | max | actions run | tick-thread B |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| executor only | {F(replay, 0.5)} | {F(replay, 0.9)} | {F(replay, 0.99)} | {F(replay, 1.0)} | {replayActions} | {replayBytes} |"));
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"executor tick-side work: p99 {ExecutorLatency.Percentile(replay, 0.99) * usPerTick:F1} µs per tick (budget 50 µs), actions per tick {(double)replayActions / Ticks:F0}, ≈ {perAction * 1000:F0} ns per action at p50"));
         return 0;
+    }
+
+    /// <summary>Between ticks, untimed: waits until the action threads completed everything enqueued.</summary>
+    private static void WaitIdle(IActionExecutor executor)
+    {
+        var spinner = default(SpinWait);
+        while (executor.Outstanding > 0)
+        {
+            spinner.SpinOnce();
+        }
+    }
+
+    private static int ThreadCount() => int.TryParse(Environment.GetEnvironmentVariable("FSM2_A36_THREADS"), out int t) ? t : 2;
+
+    private static (long[] Sorted, long Bytes, long Actions) MeasureExecutorSide(int threads)
+    {
+        using var metrics = new Observability.EdgeMetrics(null);
+        var executor = (RingActionExecutor)ExecutorSetup.Create(ExecutorKind.Ring, threads, metrics);
+        executor.Start();
+        var action = new CountingAction();
+        var slots = new ActionSlot[Workers];
+        var contexts = new ActionContext[Workers];
+        for (int i = 0; i < Workers; i++)
+        {
+            slots[i] = new ActionSlot($"w{i}");
+            contexts[i] = ExecutorSetup.Context($"w{i}");
+        }
+
+        void Tick()
+        {
+            // TickCore's order: completions first, then the stuck scan, then the tree's enqueues, then one wake.
+            ExecutorSetup.Drain(executor);
+            int cursor = 0;
+            while (executor.TryGetRunning(ref cursor, out RunningAction running))
+            {
+                _ = running.Slot;
+            }
+
+            for (int i = 0; i < slots.Length; i++)
+            {
+                ActionSlot slot = slots[i];
+                if (!slot.InFlight)
+                {
+                    executor.TryEnqueue(slot, action, in contexts[i]);
+                }
+            }
+
+            executor.FlushWakeups();
+        }
+
+        try
+        {
+            for (int i = 0; i < WarmUpTicks; i++)
+            {
+                Tick();
+            }
+
+            var durations = new long[Ticks];
+            long actionsBefore = action.Runs;
+            long bytesBefore = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < Ticks; i++)
+            {
+                WaitIdle(executor);
+                long t0 = Stopwatch.GetTimestamp();
+                Tick();
+                durations[i] = Stopwatch.GetTimestamp() - t0;
+            }
+
+            long bytes = GC.GetAllocatedBytesForCurrentThread() - bytesBefore;
+            long actions = action.Runs - actionsBefore;
+            Array.Sort(durations);
+            return (durations, bytes, actions);
+        }
+        finally
+        {
+            executor.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
     }
 
     private static (long[] Sorted, long Bytes, long Actions) Measure(bool emit)
@@ -49,7 +156,7 @@ internal static class ActionTickLoad
         var action = new CountingAction();
         IState<LoadObserved, string> state = emit ? new EmittingState(action) : new QuietState();
         factory.Register<LoadObserved, string>("load", _ => new LoadWorker(state));
-        int threads = int.TryParse(Environment.GetEnvironmentVariable("FSM2_A36_THREADS"), out int t) ? t : 2;
+        int threads = ThreadCount();
         var options = new RuntimeOptions { ActionThreads = threads, ActionTimeout = TimeSpan.FromDays(1) };
         // FSM2_A36_LOOP=1: the production collector scheduler (collections on their own loops; the tick only requests
         // them after completions), to see what that request costs the tick thread.
@@ -98,6 +205,8 @@ internal static class ActionTickLoad
                 scheduler.RequestCollection(collector);
             }
 
+            // Untimed: every action of the previous tick has completed, so this tick drains and re-enqueues all of them.
+            WaitIdle(runtime.Executor);
             scheduler.RunDue();
             long t0 = Stopwatch.GetTimestamp();
             runtime.TickOnce();

@@ -34,8 +34,10 @@ internal interface IActionExecutor : IAsyncDisposable
     bool TryEnqueue(ActionSlot slot, IAction action, in ActionContext context);
 
     /// <summary>
-    /// Tick thread, after the last enqueue of a tick: wakes a parked action thread if anything was enqueued since the
-    /// previous call. Executors whose consumers wake themselves need not override it.
+    /// Tick thread, after the last enqueue of a tick (the runtime calls it at the end of every tick): wakes a parked
+    /// action thread if anything was enqueued since the previous call, and settles per-tick bookkeeping (the ring
+    /// executor adds the tick's enqueues to <c>fsm2_action_queued_total</c> here). Executors whose consumers wake
+    /// themselves need not override it.
     /// </summary>
     void FlushWakeups()
     {
