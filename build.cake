@@ -228,7 +228,7 @@ Task("Bootstrap")
     });
 
 Task("LatencyChecks")
-    .Description("Runs the wall-clock acceptance checks of the executor (A-37); prints 'check: PASS|FAIL' lines.")
+    .Description("Runs the wall-clock acceptance checks of the executor (A-36 tick side, A-37); prints 'check: PASS|FAIL' lines.")
     .IsDependentOn("BenchSmoke")
     .Does(() =>
     {

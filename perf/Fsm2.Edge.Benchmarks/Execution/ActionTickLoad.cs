@@ -66,9 +66,11 @@ internal static class ActionTickLoad
         Console.WriteLine();
         Console.WriteLine("| Loop | p50 | p90 | p99 | max | actions run | tick-thread B |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| executor only | {F(replay, 0.5)} | {F(replay, 0.9)} | {F(replay, 0.99)} | {F(replay, 1.0)} | {replayActions} | {replayBytes} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| ring executor | {F(replay, 0.5)} | {F(replay, 0.9)} | {F(replay, 0.99)} | {F(replay, 1.0)} | {replayActions} | {replayBytes} |"));
+        (long[] peer, long peerBytes, long peerActions) = MeasureExecutorSide(threads, ExecutorKind.Channel);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| Channels executor (peer baseline) | {F(peer, 0.5)} | {F(peer, 0.9)} | {F(peer, 0.99)} | {F(peer, 1.0)} | {peerActions} | {peerBytes} |"));
         Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"executor tick-side work: p99 {ExecutorLatency.Percentile(replay, 0.99) * usPerTick:F1} µs per tick (budget 50 µs), actions per tick {(double)replayActions / Ticks:F0}, ≈ {perAction * 1000:F0} ns per action at p50"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"executor tick-side work: p99 {ExecutorLatency.Percentile(replay, 0.99) * usPerTick:F1} µs per tick (budget 50 µs), actions per tick {(double)replayActions / Ticks:F0}, ≈ {perAction * 1000:F0} ns per action at p50; ring/Channels p50 ratio {(double)ExecutorLatency.Percentile(replay, 0.5) / ExecutorLatency.Percentile(peer, 0.5):F2}"));
         return 0;
     }
 
@@ -84,10 +86,10 @@ internal static class ActionTickLoad
 
     private static int ThreadCount() => int.TryParse(Environment.GetEnvironmentVariable("FSM2_A36_THREADS"), out int t) ? t : 2;
 
-    private static (long[] Sorted, long Bytes, long Actions) MeasureExecutorSide(int threads)
+    internal static (long[] Sorted, long Bytes, long Actions) MeasureExecutorSide(int threads, ExecutorKind kind = ExecutorKind.Ring)
     {
         using var metrics = new Observability.EdgeMetrics(null);
-        var executor = (RingActionExecutor)ExecutorSetup.Create(ExecutorKind.Ring, threads, metrics);
+        IActionExecutor executor = ExecutorSetup.Create(kind, threads, metrics);
         executor.Start();
         var action = new CountingAction();
         var slots = new ActionSlot[Workers];
