@@ -29,4 +29,13 @@ public interface IObservationScheduler
     /// </summary>
     /// <param name="collector">The collector.</param>
     void RequestCollection(Collector collector);
+
+    /// <summary>
+    /// End of a tick: hands the tick's collection requests to whatever wakes the collectors. A scheduler may defer the
+    /// wake-ups of <see cref="RequestCollection"/> to this call so they cost the tick thread nothing per request (the
+    /// production scheduler does); the runtime calls it once at the end of every tick.
+    /// </summary>
+    void FlushRequests()
+    {
+    }
 }

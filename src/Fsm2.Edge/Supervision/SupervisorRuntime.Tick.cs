@@ -150,6 +150,7 @@ public sealed partial class SupervisorRuntime
 
         // 40-actions §4: at most one parked action thread is woken per tick, after the tick's last enqueue.
         _executor.FlushWakeups();
+        Scheduler.FlushRequests();
         if (_shutdownStartedAt is not null)
         {
             CheckDrain(now);

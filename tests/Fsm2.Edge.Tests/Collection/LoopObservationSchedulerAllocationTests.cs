@@ -55,6 +55,54 @@ public sealed class LoopObservationSchedulerAllocationTests
         Assert.Equal(0, allocated);
     }
 
+    [Fact]
+    public async Task CollectionRequests_BatchedPerTick_WakeTheLoopsAtTheTicksEnd()
+    {
+        // arrange: an observation interval of one hour, so after the first collection only the tick's requests (one per
+        // action completion, handed over by FlushRequests at the end of the tick) can bring the newer observation that
+        // gate 2 needs before the worker may act again.
+        var action = new CountingAction();
+        var emitting = new LambdaState("emitting", (self, in s) =>
+            s.ShutdownRequested ? Transition.Emit(self, Signal.NeedsRemoval) : Transition.Act(self, action));
+        var factory = new WorkerFactory();
+        var workers = new List<TestWorker>();
+        factory.Register<TestObserved, string>("emitter", id =>
+        {
+            var worker = new TestWorker(id) { InitialState = emitting };
+            lock (workers)
+            {
+                workers.Add(worker);
+            }
+
+            return worker;
+        });
+        var options = new RuntimeOptions
+        {
+            ActionThreads = 2,
+            ObservationInterval = TimeSpan.FromHours(1),
+            StaleThreshold = TimeSpan.FromHours(3),
+            CollectorTimeout = TimeSpan.FromHours(4),
+        };
+        await using var runtime = new SupervisorRuntime(factory, options, TimeProvider.System, null);
+        runtime.SetConfiguration([.. Enumerable.Range(0, 10).Select(i => new ChildSpec($"w{i}", "emitter", UserSpec.Empty))]);
+
+        // act: tick until every worker ran five actions (bounded by 20 s of real time).
+        long deadline = Environment.TickCount64 + 20_000;
+        while (action.Runs < 50 && Environment.TickCount64 < deadline)
+        {
+            runtime.TickOnce();
+            Thread.Yield();
+        }
+
+        // assert: each action after the first needed a requested collection, and each was delivered.
+        Assert.True(action.Runs >= 50, $"only {action.Runs} actions ran: collection requests were not delivered");
+        lock (workers)
+        {
+            Assert.Equal(10, workers.Count);
+            Assert.All(workers, w => Assert.True(w.CollectCalls >= 5, $"{w.Identity.Id} collected {w.CollectCalls} times"));
+        }
+    }
+
     /// <summary>Completes synchronously and allocates nothing.</summary>
     private sealed class CountingAction : IAction
     {
