@@ -39,6 +39,17 @@ internal sealed record SimulatorConfig(
 {
     private static readonly string[] s_kinds = ["sine", "ramp", "random", "step", "constant"];
 
+    /// <summary>
+    /// Whether two configs describe the same simulation. Record equality compares <see cref="Tags"/> by reference, so a
+    /// re-derive of an unchanged spec (a new list with equal tags) would read as a config change and restart publishing.
+    /// </summary>
+    public static bool SameSettings(SimulatorConfig a, SimulatorConfig b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        return ReferenceEquals(a, b) || (a.Tags.SequenceEqual(b.Tags) && a == (b with { Tags = a.Tags }));
+    }
+
     /// <summary>Whether the time-limited faults apply at <paramref name="now"/> (always when there is no window).</summary>
     public bool FaultsActive(DateTimeOffset now) => FaultsUntil is not { } until || now < until;
 

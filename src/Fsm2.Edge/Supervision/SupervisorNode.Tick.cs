@@ -350,7 +350,7 @@ public sealed partial class SupervisorNode
             _runtime.Scheduler.Restart(_collector);
             _collectorRestarts++;
             _nextRestartAllowedAt = now + (options.CollectorRestartStep * (_collectorRestarts + 1));
-            _runtime.Metrics.CollectorRestarts.Add(1);
+            _runtime.Metrics.CollectorRestarts.Add(1, new KeyValuePair<string, object?>("node", Path));
             _runtime.MarkStatusDirty();
             Log.CollectorRestarted(_runtime.SupervisionLogger, Path, _collectorRestarts);
             return;
@@ -360,7 +360,7 @@ public sealed partial class SupervisorNode
         {
             _collectorDead = true;
             _collectorDeadAt = _runtime.TickStamp;
-            _runtime.Metrics.CollectorEscalations.Add(1);
+            _runtime.Metrics.CollectorEscalations.Add(1, new KeyValuePair<string, object?>("node", Path));
             Log.CollectorEscalated(_runtime.SupervisionLogger, Path, _collectorRestarts);
             SetError(ErrorSource.Collector, $"collector of '{Path}' unresponsive after {_collectorRestarts} restarts", now);
             RequestShutdown(ShutdownReason.CollectorUnresponsive, now);
