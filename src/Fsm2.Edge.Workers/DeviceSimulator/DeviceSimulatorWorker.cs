@@ -30,6 +30,10 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
     private readonly Identity _identity;
     private readonly WorkerPackOptions _options;
 
+    // Where the faults.active_for window starts when a spec carries no internal.created_at (a spec built outside the
+    // runtime, such as validation's dry derive): this instance's creation.
+    private readonly DateTimeOffset _createdAt;
+
     // Owner: the collector.
     private long _previousErrors;
 
@@ -37,6 +41,7 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
     {
         _identity = identity;
         _options = options;
+        _createdAt = options.Time.GetUtcNow();
         Engine = new SimulatorEngine(identity.Id, options, options.Logger(WorkerPack.DeviceSimulatorType));
     }
 
@@ -45,12 +50,30 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
     public ValueTask<SimulatorObserved> CollectObservedStateAsync(DesiredState<SimulatorConfig> desired, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(desired);
-        return desired.Config is { CollectorDelay: { Ticks: > 0 } delay }
-            ? CollectSlowlyAsync(desired, delay, cancellationToken)
-            : ValueTask.FromResult(Observe(desired));
+        SimulatorConfig config = desired.Config;
+        DateTimeOffset now = _options.Time.GetUtcNow();
+        if (!config.FaultsActive(now))
+        {
+            return ValueTask.FromResult(Observe(desired));
+        }
+
+        if (config.CollectThrows)
+        {
+            // faults.collect_throws: the collection fails (the collector contains it, site collect; freshness covers it).
+            throw new InvalidOperationException($"faults.collect_throws: simulated collection failure of '{_identity.Id}'");
+        }
+
+        if (config.CollectorDelay <= TimeSpan.Zero)
+        {
+            return ValueTask.FromResult(Observe(desired));
+        }
+
+        // faults.collector_delay: the observation blocks that long (off the tick thread, on the collector), but never past
+        // the end of the fault window.
+        TimeSpan delay = config.FaultsUntil is { } until && until - now < config.CollectorDelay ? until - now : config.CollectorDelay;
+        return CollectSlowlyAsync(desired, delay, cancellationToken);
     }
 
-    // faults.collector_delay: each observation blocks that long (off the tick thread, on the collector).
     private async ValueTask<SimulatorObserved> CollectSlowlyAsync(DesiredState<SimulatorConfig> desired, TimeSpan delay, CancellationToken cancellationToken)
     {
         await Task.Delay(delay, _options.Time, cancellationToken).ConfigureAwait(false);
@@ -78,7 +101,25 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
     public DerivedState<SimulatorConfig> DeriveDesiredState(UserSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return new DerivedState<SimulatorConfig>(PackStates.Active, SimulatorConfig.Parse(spec.Config, _identity.Id));
+        // The fault window starts at the node's creation, which a restart by the parent keeps (SimulatorConfig remarks).
+        DateTimeOffset faultsFrom = spec.Variables.Internal is { } internalVariables
+            && internalVariables.TryGetValue("created_at", out object? createdAt) && createdAt is DateTimeOffset nodeCreatedAt
+            ? nodeCreatedAt
+            : _createdAt;
+        return new DerivedState<SimulatorConfig>(PackStates.Active, SimulatorConfig.Parse(spec.Config, _identity.Id, faultsFrom));
+    }
+
+    /// <summary>
+    /// <c>faults.next_throws</c>: every state's <c>Next</c> throws (a Bug-class panic, site <c>next</c>) while the fault
+    /// window is open. It decides from <see cref="Snapshot{TObserved, TConfig}.Now"/> and the config only, so Next stays pure.
+    /// </summary>
+    private static void ThrowIfNextFault(in Snapshot<SimulatorObserved, SimulatorConfig> snapshot, string state)
+    {
+        SimulatorConfig config = snapshot.Desired.Config;
+        if (config.NextThrows && config.FaultsActive(snapshot.Now))
+        {
+            throw new InvalidOperationException($"faults.next_throws: simulated fault in Next of state '{state}'");
+        }
     }
 
     public IState<SimulatorObserved, SimulatorConfig> GetInitialState() => Stopped.Instance;
@@ -99,6 +140,8 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
 
         public Transition<SimulatorObserved, SimulatorConfig> Next(in Snapshot<SimulatorObserved, SimulatorConfig> snapshot)
         {
+            ThrowIfNextFault(in snapshot, Name);
+
             if (snapshot.ShutdownRequested)
             {
                 return Transition.Emit(this, Signal.NeedsRemoval, "shutdown");
@@ -118,6 +161,8 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
 
         public Transition<SimulatorObserved, SimulatorConfig> Next(in Snapshot<SimulatorObserved, SimulatorConfig> snapshot)
         {
+            ThrowIfNextFault(in snapshot, Name);
+
             if (StopRequested(snapshot))
             {
                 return Transition.To<SimulatorObserved, SimulatorConfig>(TryingToStop.Instance, snapshot.ShutdownRequested ? "shutdown" : "desired stopped");
@@ -137,6 +182,8 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
 
         public Transition<SimulatorObserved, SimulatorConfig> Next(in Snapshot<SimulatorObserved, SimulatorConfig> snapshot)
         {
+            ThrowIfNextFault(in snapshot, Name);
+
             if (StopRequested(snapshot))
             {
                 return Transition.To<SimulatorObserved, SimulatorConfig>(TryingToStop.Instance, snapshot.ShutdownRequested ? "shutdown" : "desired stopped");
@@ -161,6 +208,8 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
 
         public Transition<SimulatorObserved, SimulatorConfig> Next(in Snapshot<SimulatorObserved, SimulatorConfig> snapshot)
         {
+            ThrowIfNextFault(in snapshot, Name);
+
             if (StopRequested(snapshot))
             {
                 return Transition.To<SimulatorObserved, SimulatorConfig>(TryingToStop.Instance, snapshot.ShutdownRequested ? "shutdown" : "desired stopped");
@@ -184,9 +233,12 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
         public string Name => "trying_to_stop";
 
         public Transition<SimulatorObserved, SimulatorConfig> Next(in Snapshot<SimulatorObserved, SimulatorConfig> snapshot)
-            => !snapshot.Observed.Running
+        {
+            ThrowIfNextFault(in snapshot, Name);
+            return !snapshot.Observed.Running
                 ? Transition.To<SimulatorObserved, SimulatorConfig>(Stopped.Instance, "stopped publishing")
                 : Transition.Act(this, StopPublishingAction.Instance, "stopping");
+        }
     }
 
     private sealed class StartPublishingAction : IAction

@@ -10,9 +10,15 @@ internal sealed record SimulatedTag(string Name, string Kind, double Min, double
 
 /// <summary>The rendered config of a <c>device-simulator</c> (50-runtime-monitoring §7.6).</summary>
 /// <remarks>
-/// Implemented faults: <c>start_failures</c>, <c>publish_fail_rate</c>, <c>start_delay</c> and <c>stop_delay</c> (the
-/// action takes that long, honouring cancellation) and <c>collector_delay</c> (each observation blocks that long); the
-/// other fault keys are accepted and ignored.
+/// <para>Faults (50 §7.6): <c>start_failures</c>, <c>publish_fail_rate</c>, <c>start_delay</c> and <c>stop_delay</c> (the
+/// action takes that long, honouring cancellation), <c>collector_delay</c> (each observation blocks that long),
+/// <c>collect_throws</c> (each collection throws), <c>next_throws</c> (<c>Next</c> throws, a Bug-class panic) and
+/// <c>active_for</c>.</para>
+/// <para><c>active_for: D</c> limits <c>collector_delay</c>, <c>collect_throws</c> and <c>next_throws</c> to the fault
+/// window <see cref="FaultsUntil"/>: the first D after the node was created (its <c>internal.created_at</c>, on the
+/// runtime's clock; when a spec carries no creation time, the worker instance's creation). A restart of the node by its
+/// parent keeps the node, so it does not reopen the window; a node re-created by a reload gets a new one. A delayed
+/// collection never blocks past the end of the window. <c>0</c> (the default) means always.</para>
 /// </remarks>
 internal sealed record SimulatorConfig(
     string Device,
@@ -26,12 +32,30 @@ internal sealed record SimulatorConfig(
     double PublishFailRate,
     TimeSpan StartDelay = default,
     TimeSpan StopDelay = default,
-    TimeSpan CollectorDelay = default)
+    TimeSpan CollectorDelay = default,
+    bool CollectThrows = false,
+    bool NextThrows = false,
+    DateTimeOffset? FaultsUntil = null)
 {
     private static readonly string[] s_kinds = ["sine", "ramp", "random", "step", "constant"];
 
+    /// <summary>
+    /// Whether two configs describe the same simulation. Record equality compares <see cref="Tags"/> by reference, so a
+    /// re-derive of an unchanged spec (a new list with equal tags) would read as a config change and restart publishing.
+    /// </summary>
+    public static bool SameSettings(SimulatorConfig a, SimulatorConfig b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        return ReferenceEquals(a, b) || (a.Tags.SequenceEqual(b.Tags) && a == (b with { Tags = a.Tags }));
+    }
+
+    /// <summary>Whether the time-limited faults apply at <paramref name="now"/> (always when there is no window).</summary>
+    public bool FaultsActive(DateTimeOffset now) => FaultsUntil is not { } until || now < until;
+
+    /// <summary>Parses the rendered config; <paramref name="faultsFrom"/> is where the <c>active_for</c> window starts.</summary>
     /// <exception cref="FormatException">A field is missing or invalid; the message names it.</exception>
-    public static SimulatorConfig Parse(string yaml, string nodePath)
+    public static SimulatorConfig Parse(string yaml, string nodePath, DateTimeOffset faultsFrom)
     {
         ConfigFields f = ConfigFields.Parse(yaml, WorkerPack.DeviceSimulatorType,
             "device", "topic_prefix", "interval", "qos", "seed", "tcp_listen", "tags", "faults");
@@ -100,7 +124,12 @@ internal sealed record SimulatorConfig(
         TimeSpan startDelay = faults?.Duration("start_delay", TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromHours(1)) ?? TimeSpan.Zero;
         TimeSpan stopDelay = faults?.Duration("stop_delay", TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromHours(1)) ?? TimeSpan.Zero;
         TimeSpan collectorDelay = faults?.Duration("collector_delay", TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromHours(1)) ?? TimeSpan.Zero;
-        return new SimulatorConfig(device, prefix, interval, qos, seed, listen, tags, startFailures, failRate, startDelay, stopDelay, collectorDelay);
+        bool collectThrows = faults?.Bool("collect_throws", false) ?? false;
+        bool nextThrows = faults?.Bool("next_throws", false) ?? false;
+        TimeSpan activeFor = faults?.Duration("active_for", TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromDays(1)) ?? TimeSpan.Zero;
+        DateTimeOffset? faultsUntil = activeFor > TimeSpan.Zero ? faultsFrom + activeFor : null;
+        return new SimulatorConfig(device, prefix, interval, qos, seed, listen, tags, startFailures, failRate, startDelay, stopDelay, collectorDelay,
+            collectThrows, nextThrows, faultsUntil);
     }
 
     /// <summary>The default seed: FNV-1a of the node path, so a node's sequence is reproducible run after run.</summary>

@@ -66,7 +66,7 @@ internal sealed class SimulatorEngine
     {
         lock (_lifecycle)
         {
-            return _timer is not null && Equals(_running, config);
+            return _timer is not null && _running is { } running && SimulatorConfig.SameSettings(running, config);
         }
     }
 

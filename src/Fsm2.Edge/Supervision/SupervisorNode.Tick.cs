@@ -264,7 +264,15 @@ public sealed partial class SupervisorNode
 
             if (_collector is { State: Collection.CollectorState.Running })
             {
-                SuperviseCollector(now, now - _collectorStartedAt);
+                // §5.2: without an observation the age runs from the collector's start; a first observation that has not
+                // arrived within StaleThreshold is a stale pause like any other (logged once, fresh again on arrival).
+                TimeSpan age = now - _collectorStartedAt;
+                if (!_isRoot && age >= _runtime.Options.StaleThreshold)
+                {
+                    EnterStalePause(age);
+                }
+
+                SuperviseCollector(now, age);
             }
 
             return false;
@@ -275,14 +283,7 @@ public sealed partial class SupervisorNode
             TimeSpan age = now - collectedAt;
             if (age >= _runtime.Options.StaleThreshold)
             {
-                if (!_paused)
-                {
-                    _paused = true;
-                    _tickStats.SetStale(true);
-                    _runtime.Metrics.StalePauses.Add(1);
-                    Log.ObservationStale(_runtime.SupervisionLogger, Path, age.TotalMilliseconds);
-                }
-
+                EnterStalePause(age);
                 SuperviseCollector(now, age);
                 return false;
             }
@@ -322,6 +323,18 @@ public sealed partial class SupervisorNode
         return stamp > slot.GateCompletedAt;
     }
 
+    /// <summary>§5.2: entering the stale pause logs <c>observation_stale</c> once and counts it.</summary>
+    private void EnterStalePause(TimeSpan age)
+    {
+        if (!_paused)
+        {
+            _paused = true;
+            _tickStats.SetStale(true);
+            _runtime.Metrics.StalePauses.Add(1);
+            Log.ObservationStale(_runtime.SupervisionLogger, Path, age.TotalMilliseconds);
+        }
+    }
+
     /// <summary>§5.3: restart the collector on a timed-out tick, with linear backoff; escalate after the last restart.</summary>
     private void SuperviseCollector(DateTimeOffset now, TimeSpan age)
     {
@@ -337,7 +350,7 @@ public sealed partial class SupervisorNode
             _runtime.Scheduler.Restart(_collector);
             _collectorRestarts++;
             _nextRestartAllowedAt = now + (options.CollectorRestartStep * (_collectorRestarts + 1));
-            _runtime.Metrics.CollectorRestarts.Add(1);
+            _runtime.Metrics.CollectorRestarts.Add(1, new KeyValuePair<string, object?>("node", Path));
             _runtime.MarkStatusDirty();
             Log.CollectorRestarted(_runtime.SupervisionLogger, Path, _collectorRestarts);
             return;
@@ -347,7 +360,7 @@ public sealed partial class SupervisorNode
         {
             _collectorDead = true;
             _collectorDeadAt = _runtime.TickStamp;
-            _runtime.Metrics.CollectorEscalations.Add(1);
+            _runtime.Metrics.CollectorEscalations.Add(1, new KeyValuePair<string, object?>("node", Path));
             Log.CollectorEscalated(_runtime.SupervisionLogger, Path, _collectorRestarts);
             SetError(ErrorSource.Collector, $"collector of '{Path}' unresponsive after {_collectorRestarts} restarts", now);
             RequestShutdown(ShutdownReason.CollectorUnresponsive, now);
@@ -558,11 +571,20 @@ public sealed partial class SupervisorNode
     // The error text of an abandoned action: a constant, so abandoning formats nothing for ActionStatus.
     private const string AbandonedError = "abandoned: still running at three times its timeout";
 
-    /// <summary>§2.8: the worker instance is done; no further Next, its action is cancelled, its collector stopped.</summary>
+    /// <summary>
+    /// §2.8: the worker instance is done; no further Next, its action is cancelled, its collector stopped. The one
+    /// exception is the end of the shutdown walk that collector escalation requested (30-supervision §8.3): that node
+    /// stays in its parent's active set until the parent restarts it, and a restart keeps the in-flight action
+    /// (30-supervision §7.2 step 5, 40-actions §12.1), so the action keeps running, its slot keeps it in flight (no second
+    /// enqueue) and its result reaches the new instance. Removal and finalization still cancel it.
+    /// </summary>
     private void ProcessNeedsRemoval(DateTimeOffset now)
     {
         _workerDone = true;
-        CancelInFlightAction();
+        if (!AwaitsRestartByParent)
+        {
+            CancelInFlightAction();
+        }
 
         StopCollector();
         _runtime.MarkStatusDirty();
@@ -604,6 +626,11 @@ public sealed partial class SupervisorNode
             _tickStats.ClearAction();
         }
     }
+
+    /// <summary>The worker ended the shutdown walk that collector escalation requested; the parent's breaker restarts it.</summary>
+    private bool AwaitsRestartByParent
+        => _collectorDead && ShutdownReason == ShutdownReason.CollectorUnresponsive && Lifecycle == NodeLifecycle.Active
+            && _parent is not null && !_runtime.IsShuttingDown;
 
     private void StopCollector()
     {

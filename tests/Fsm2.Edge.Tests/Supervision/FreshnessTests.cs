@@ -138,6 +138,53 @@ public sealed class FreshnessTests
     }
 
     [Fact]
+    [Trait("spec", "C-22")]
+    public async Task C22_NoFirstObservationWithinStaleThreshold_LogsStaleOnceThenFreshOnArrival()
+    {
+        // arrange: every collection of "w" fails until 'failing' is cleared, so it never gets a first observation.
+        int failing = 1;
+        LambdaState state = TestStates.NewIdle();
+        await using var harness = new Harness();
+        harness.Register("t", w =>
+        {
+            w.InitialState = state;
+            w.OnCollect = (_, _) => Volatile.Read(ref failing) != 0
+                ? ValueTask.FromException<TestObserved>(new InvalidOperationException("device down"))
+                : ValueTask.FromResult(new TestObserved(w.CollectCalls));
+        });
+        harness.Configure(Harness.Spec("w", "t"));
+        harness.Step(2);
+        DateTimeOffset collectorStarted = harness.Time.GetUtcNow();
+        TimeSpan? staleAt = null;
+
+        // act: 12 s without an observation, then collections succeed.
+        for (int i = 0; i < 12; i++)
+        {
+            harness.AdvanceAndStep(s_second);
+            if (staleAt is null && harness.Events("observation_stale").Any(r => r.Node() == "w"))
+            {
+                staleAt = harness.Time.GetUtcNow() - collectorStarted;
+            }
+        }
+
+        int callsWhilePaused = state.Calls;
+        Volatile.Write(ref failing, 0);
+        harness.AdvanceAndStep(s_second);
+        harness.Step();
+
+        // assert: one stale pause (Warning), entered at the StaleThreshold age measured from the collector's start, left
+        // on the first observation; Next ran only after it; no collector restart (the age stayed below CollectorTimeout).
+        Assert.Equal(TimeSpan.FromSeconds(10), staleAt);
+        Microsoft.Extensions.Logging.Testing.FakeLogRecord stale = Assert.Single(harness.Events("observation_stale"), r => r.Node() == "w");
+        Assert.Equal(LogLevel.Warning, stale.Level);
+        Assert.Equal(0, callsWhilePaused);
+        Assert.Single(harness.Events("observation_fresh"), r => r.Node() == "w");
+        Assert.True(state.Calls > 0);
+        Assert.Equal(0, harness.Node("w").CollectorRestartCount);
+        Assert.Empty(harness.Events("collector_restarted"));
+    }
+
+    [Fact]
     [Trait("spec", "C-23")]
     [Trait("spec", "S-36")]
     public async Task C23_ChildCreatedThisTickWithoutObservation_NotEvaluatedAndViewShowsInitialState()

@@ -224,6 +224,59 @@ public sealed class RestartAndPanicTests
     }
 
     [Fact]
+    [Trait("spec", "S-20")]
+    public async Task S20_RestartAfterCollectorEscalationKeepsInFlightAction()
+    {
+        // arrange: c starts a blocking action and, once its shutdown is requested, ends its walk with NeedsRemoval at
+        // once; p has no probe, so it opens only on ChildCollectorDead(c) and restarts c at its first failed trial.
+        var action = new TestAction("calibrate", TimeSpan.FromHours(1)) { Block = true };
+        int removalSignals = 0;
+        await using var f = new Fixture(FastDeath(breakerDelay: s_step), Spec("p", "parent", "c"), _ => [Spec("c", "walking")]);
+        f.Harness.Register("walking", w =>
+        {
+            f.Hook(w);
+            w.InitialState = new LambdaState("walking", (self, in s) =>
+            {
+                if (s.ShutdownRequested)
+                {
+                    Interlocked.Increment(ref removalSignals);
+                    return Transition.Emit(self, Signal.NeedsRemoval, "shutdown");
+                }
+
+                return Transition.Act(self, action);
+            });
+        });
+        f.Harness.Configure(Spec("p", "parent", "x"));
+        f.StepUntil(() => action.Starts == 1, "the action starts");
+        SupervisorNode c = f.Harness.Node("p/c");
+
+        // act: c's collector hangs and escalates (shutdown request, CollectorUnresponsive), c walks its shutdown to
+        // NeedsRemoval, and p's failed trial restarts it.
+        f.Hang("p/c", true);
+        f.StepUntil(() => c.RestartCount == 1, "c restarted");
+        f.Hang("p/c", false);
+        f.StepUntil(() => c.Mode == NodeMode.Full && f.Harness.Worker("p/c").CollectCalls > 0, "c back in full mode");
+        f.Steps(5);
+
+        // assert: the walk ended in NeedsRemoval, yet the action still runs, uncancelled, and the new instance started
+        // no second one.
+        Assert.True(removalSignals >= 1);
+        Assert.False(action.LastToken.IsCancellationRequested);
+        Assert.True(c.ActionSlot.InFlight);
+        Assert.Equal(1, action.Starts);
+        Assert.Equal(NodeLifecycle.Active, c.Lifecycle);
+
+        // act 2: the action completes; its result reaches the restarted node's action status.
+        action.Release();
+        Wait.Until(() => f.Harness.Runtime.OutstandingActions == 0, "the completion is queued");
+        f.Steps(1);
+
+        // assert 2
+        Assert.Equal(ActionOutcome.Success, c.ActionSlot.Status.LastOutcome);
+        Assert.Equal("calibrate", c.ActionSlot.Status.LastKind);
+    }
+
+    [Fact]
     [Trait("spec", "S-24")]
     public async Task S24_TopLevelCollectorDead_SiblingRunsFullAndItIsRestartedOnItsOwnSchedule()
     {

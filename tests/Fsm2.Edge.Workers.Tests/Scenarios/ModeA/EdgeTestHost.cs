@@ -199,12 +199,28 @@ internal sealed class EdgeTestHost : IAsyncDisposable
         long steps = (long)Math.Ceiling(duration / TickInterval);
         for (long i = 0; i < steps; i++)
         {
-            Time.Advance(TickInterval);
+            AdvanceClock();
             Step();
             afterEachTick?.Invoke();
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Steps the clock by one tick interval. A parked collection the step released finishes on a pool thread: it is
+    /// waited for (bounded), so its result is published before the clock moves on and its call timeout cannot overtake it.
+    /// </summary>
+    private void AdvanceClock()
+    {
+        // Parked runs of collectors that were restarted or stopped are no longer in the scheduler's count, hence the clamp.
+        int running = Math.Max(0, Scheduler.InFlight - SlowEnv.ParkedCollections.Value);
+        int parked = SlowEnv.ParkedCollections.Value;
+        Time.Advance(TickInterval);
+        if (SlowEnv.ParkedCollections.Value < parked)
+        {
+            _ = SpinWait.SpinUntil(() => Scheduler.InFlight - SlowEnv.ParkedCollections.Value <= running, s_settleBound);
+        }
     }
 
     /// <summary>Advances tick by tick until <paramref name="condition"/> holds; fails after <paramref name="limit"/> of fake time.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Fsm2.Edge.Config;
+using Fsm2.Edge.Execution;
 
 namespace Fsm2.Edge.Workers.Tests.Scenarios.ModeA;
 
@@ -73,6 +74,7 @@ internal sealed class TestSlowDevice(string path)
     private int _connected;
     private int _attempts;
     private int _failures;
+    private int _instances;
 
     public string Path { get; } = path;
 
@@ -88,6 +90,14 @@ internal sealed class TestSlowDevice(string path)
     public ConcurrentQueue<(int Attempt, string Outcome)> Completions { get; } = new();
 
     public int NextAttempt() => Interlocked.Increment(ref _attempts);
+
+    /// <summary>Worker instances created for this path so far (a restart by the parent creates a new one).</summary>
+    public int Instances => Volatile.Read(ref _instances);
+
+    /// <summary>The latest action status each instance (1-based) saw in its snapshot.</summary>
+    public ConcurrentDictionary<int, ActionStatus> SeenByInstance { get; } = new();
+
+    public int NewInstance() => Interlocked.Increment(ref _instances);
 
     public bool ConsumeFailure(int failTimes) => Interlocked.Increment(ref _failures) <= failTimes;
 
@@ -151,12 +161,17 @@ internal sealed class TestSlowWorker : IWorker<TestSlowObserved, TestSlowConfig>
 
     private readonly TestSlowDevice _device;
     private readonly TestSlowEnvironment _env;
+    private readonly int _instance;
 
     public TestSlowWorker(TestSlowDevice device, TestSlowEnvironment env)
     {
         _device = device;
         _env = env;
+        _instance = device.NewInstance();
     }
+
+    // Records the action status this instance's Next sees (a restarted node's new instance sees the old action's result).
+    private void Saw(in Snapshot<TestSlowObserved, TestSlowConfig> snapshot) => _device.SeenByInstance[_instance] = snapshot.Action;
 
     public async ValueTask<TestSlowObserved> CollectObservedStateAsync(DesiredState<TestSlowConfig> desired, CancellationToken cancellationToken)
     {
@@ -190,6 +205,8 @@ internal sealed class TestSlowWorker : IWorker<TestSlowObserved, TestSlowConfig>
 
         public Transition<TestSlowObserved, TestSlowConfig> Next(in Snapshot<TestSlowObserved, TestSlowConfig> snapshot)
         {
+            w.Saw(in snapshot);
+
             if (snapshot.ShutdownRequested)
             {
                 return Transition.Emit(this, Signal.NeedsRemoval, "shutdown");
@@ -205,6 +222,8 @@ internal sealed class TestSlowWorker : IWorker<TestSlowObserved, TestSlowConfig>
 
         public Transition<TestSlowObserved, TestSlowConfig> Next(in Snapshot<TestSlowObserved, TestSlowConfig> snapshot)
         {
+            w.Saw(in snapshot);
+
             if (StopRequested(snapshot))
             {
                 return Transition.To<TestSlowObserved, TestSlowConfig>(new TryingToDisconnect(w), "stop");
@@ -222,6 +241,8 @@ internal sealed class TestSlowWorker : IWorker<TestSlowObserved, TestSlowConfig>
 
         public Transition<TestSlowObserved, TestSlowConfig> Next(in Snapshot<TestSlowObserved, TestSlowConfig> snapshot)
         {
+            w.Saw(in snapshot);
+
             if (StopRequested(snapshot))
             {
                 return Transition.To<TestSlowObserved, TestSlowConfig>(new TryingToDisconnect(w), "stop");
@@ -236,9 +257,12 @@ internal sealed class TestSlowWorker : IWorker<TestSlowObserved, TestSlowConfig>
         public string Name => "trying_to_disconnect";
 
         public Transition<TestSlowObserved, TestSlowConfig> Next(in Snapshot<TestSlowObserved, TestSlowConfig> snapshot)
-            => snapshot.Observed.Connected
+        {
+            w.Saw(in snapshot);
+            return snapshot.Observed.Connected
                 ? Transition.Act(this, new DisconnectAction(w), "disconnecting")
                 : Transition.To<TestSlowObserved, TestSlowConfig>(new Stopped(w), "disconnected");
+        }
     }
 
     private sealed class ConnectAction(TestSlowWorker w, TestSlowConfig config) : IAction
