@@ -16,9 +16,12 @@ namespace Fsm2.Edge.Mqtt.Globals;
 /// <see cref="SupervisorRuntime.ApplyFleetPayload"/>.
 /// </summary>
 /// <remarks>
-/// <para><b>Validation.</b> The runtime parses and validates the payload (identifier keys, depth ≤ 8, ≤ 64 KiB,
-/// <c>variables</c> required). An invalid payload is rejected as a whole (<c>global_update_rejected</c>, Error) and the
-/// previous effective Global stays; a zero-length retained message clears the fleet layer (file values only).</para>
+/// <para><b>Validation.</b> The runtime (<see cref="SupervisorRuntime.ApplyFleetPayload"/>) parses and validates the
+/// payload (identifier keys <c>^[A-Za-z_][A-Za-z0-9_]*$</c>, depth ≤ 8, ≤ 64 KiB, <c>variables</c> required). An invalid
+/// payload is rejected as a whole (<c>global_update_rejected</c>, Error,
+/// <c>fsm2_global_updates_total{source=mqtt,result=rejected}</c>) and the previous effective Global stays; a change of
+/// the effective Global counts <c>result=applied</c>. A zero-length retained message clears the fleet layer (file values
+/// only).</para>
 /// <para><b>Heartbeat.</b> With a <see cref="MonitoringPublisher"/>, every accepted payload sets the heartbeat's
 /// <c>global</c> object: <c>{"source":"mqtt","version":N}</c>, or <c>{"source":"file"}</c> after a clear. A rejected
 /// payload leaves it as it was, because the effective Global did not change.</para>
@@ -149,17 +152,9 @@ public sealed class FleetGlobals : IEdgeMessageHandler, IDisposable
         // is one contiguous segment. Oversized payloads are passed as-is for the runtime to reject with the size.
         ReadOnlySequence<byte> payload = message.Payload;
         ReadOnlySpan<byte> bytes = payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray();
-        bool accepted;
-        if (!bytes.IsEmpty && FirstNonIdentifierKey(bytes) is { } badKey)
-        {
-            // §3.3: keys at every depth are Liquid identifiers without '-'; the runtime's parser is more lenient.
-            Log.FleetGlobalRejected(_logger, "mqtt", $"fleet variables rejected: key '{badKey}' is not an identifier (^[A-Za-z_][A-Za-z0-9_]*$)");
-            accepted = false;
-        }
-        else
-        {
-            accepted = _runtime.ApplyFleetPayload(bytes);
-        }
+        // The runtime validates (identifier keys, depth, size, JSON), logs global_update_rejected and counts
+        // fsm2_global_updates_total{source=mqtt,result=rejected}; an applied change is counted on the tick that takes it.
+        bool accepted = _runtime.ApplyFleetPayload(bytes);
 
         string version = "";
         if (accepted)
@@ -174,63 +169,6 @@ public sealed class FleetGlobals : IEdgeMessageHandler, IDisposable
 
         Log.FleetGlobalReceived(_logger, Topic, payload.Length, accepted, version);
         _first.TrySetResult();
-    }
-
-    // The first key under "variables" (any depth) that is not ^[A-Za-z_][A-Za-z0-9_]*$, or null (also for malformed
-    // JSON, which the runtime rejects with its own reason).
-    private static string? FirstNonIdentifierKey(ReadOnlySpan<byte> payload)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = 64 });
-            int variablesDepth = -1;
-            while (reader.Read())
-            {
-                if (reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == variablesDepth)
-                {
-                    variablesDepth = -1;
-                }
-                else if (reader.TokenType == JsonTokenType.PropertyName)
-                {
-                    if (reader.CurrentDepth == 1 && variablesDepth < 0 && reader.ValueTextEquals("variables"u8))
-                    {
-                        variablesDepth = 1;
-                    }
-                    else if (variablesDepth >= 0 && reader.CurrentDepth > variablesDepth)
-                    {
-                        string key = reader.GetString() ?? "";
-                        if (!IsIdentifier(key))
-                        {
-                            return key;
-                        }
-                    }
-                }
-            }
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-
-        return null;
-    }
-
-    private static bool IsIdentifier(string key)
-    {
-        if (key.Length == 0 || !(char.IsAsciiLetter(key[0]) || key[0] == '_'))
-        {
-            return false;
-        }
-
-        foreach (char c in key)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c == '_'))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     // The informative top-level "version" of an accepted payload (GlobalVariables.ParseFleetPayload already checked

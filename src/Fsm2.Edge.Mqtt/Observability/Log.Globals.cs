@@ -18,9 +18,6 @@ internal static partial class Log
     [LoggerMessage(8603, LogLevel.Information, "fleet_global_wait_ended topic={Topic} received={Received} waited_ms={WaitedMs}", EventName = "fleet_global_wait_ended")]
     public static partial void FleetGlobalWaitEnded(ILogger logger, string topic, bool received, double waitedMs);
 
-    [LoggerMessage(8605, LogLevel.Error, "global_update_rejected source={Source} reason={Reason}: the previous Global variables stay", EventName = "global_update_rejected")]
-    public static partial void FleetGlobalRejected(ILogger logger, string source, string reason);
-
     [LoggerMessage(8604, LogLevel.Debug, "fleet_global_ignored topic={Topic}: the runtime is shutting down", EventName = "fleet_global_ignored")]
     public static partial void FleetGlobalIgnored(ILogger logger, string topic);
 }

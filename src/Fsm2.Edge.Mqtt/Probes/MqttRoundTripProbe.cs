@@ -136,6 +136,10 @@ public sealed partial class MqttRoundTripProbe : IInfrastructureProbe, IAsyncDis
     public string Id => _options.Id;
 
     /// <inheritdoc/>
+    public string ManualSteps => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"check {_endpointText}; mosquitto_sub -h {_connection.Endpoint.Host} -p {_connection.Endpoint.Port} -t '{_options.TopicPrefix}/_health/#' -v");
+
+    /// <inheritdoc/>
     public TimeSpan Interval => _options.Interval;
 
     /// <inheritdoc/>

@@ -413,9 +413,10 @@ internal sealed partial class ConfigReader
                 foreach (KeyValuePair<YScalar, YNode> entry in map.Entries)
                 {
                     string child = path + "." + entry.Key.Text;
-                    if (!IdentifierPattern().IsMatch(entry.Key.Text))
+                    // The same rule as fleet payloads (GlobalVariables.ParseFleetPayload), so both layers agree.
+                    if (!VariableValue.IsGlobalKey(entry.Key.Text))
                     {
-                        Error(entry.Key, ConfigCodes.InvalidVariableKey, child, $"'{entry.Key.Text}' must match ^[A-Za-z_][A-Za-z0-9_]*$");
+                        Error(entry.Key, ConfigCodes.InvalidVariableKey, child, $"global key '{entry.Key.Text}' must match ^[A-Za-z_][A-Za-z0-9_]*$");
                     }
 
                     CheckGlobalKeys(entry.Value, child, depth + 1);

@@ -182,4 +182,10 @@ public static class EscalationLabels
 
     /// <summary>Attempts from <c>EscalationAttempt</c> on (5 and above by default).</summary>
     public const string EscalationImminent = "escalation_imminent";
+
+    /// <summary>
+    /// The <c>runbook</c> field of the first <c>escalation_imminent</c> line of an episode (50-runtime-monitoring §9.3):
+    /// the README section an operator follows when a breaker stays open.
+    /// </summary>
+    public const string Runbook = "README.md#breaker-stuck-open (README section: Breaker stuck open)";
 }

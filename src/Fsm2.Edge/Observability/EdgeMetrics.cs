@@ -173,7 +173,8 @@ internal sealed partial class EdgeMetrics : IDisposable
 
     public void RecordObservation(string result) => Observations.Add(1, new KeyValuePair<string, object?>("result", result));
 
-    public void RecordDerive(string result) => Derives.Add(1, new KeyValuePair<string, object?>("result", result));
+    public void RecordDerive(string node, string result)
+        => Derives.Add(1, new KeyValuePair<string, object?>("node", node), new KeyValuePair<string, object?>("result", result));
 
     public void RecordReconcile(string operation) => ReconcileOperations.Add(1, new KeyValuePair<string, object?>("operation", operation));
 

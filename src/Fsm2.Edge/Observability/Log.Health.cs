@@ -13,6 +13,26 @@ internal static partial class Log
         Message = "breaker_trial_failed node={Node} mode={Mode} attempt={Attempt} label={Label} causes={Causes} next_trial_ms={NextTrialMs} restarts={Restarts}")]
     public static partial void BreakerTrialFailed(ILogger logger, LogLevel level, string node, string mode, int attempt, string label, string causes, double nextTrialMs, int restarts);
 
+    // 50 §9.3: the ladder's two rare lines carry extra fields. They are the same events (same EventId and name, so
+    // operators filter one event per transition), with their own templates.
+#pragma warning disable SYSLIB1006, SYSLIB1025 // Same EventId and name on purpose: one event, extra fields on the pre-escalation and escalation lines.
+    [LoggerMessage(EventId = 6001, EventName = "breaker_opened",
+        Message = "breaker_opened node={Node} mode={Mode} attempt={Attempt} label={Label} causes={Causes} next_trial_ms={NextTrialMs} restarts={Restarts} attempts_until_escalation={AttemptsUntilEscalation}: one more failed trial escalates")]
+    public static partial void BreakerOpenedPreEscalation(ILogger logger, LogLevel level, string node, string mode, int attempt, string label, string causes, double nextTrialMs, int restarts, int attemptsUntilEscalation);
+
+    [LoggerMessage(EventId = 6002, EventName = "breaker_trial_failed",
+        Message = "breaker_trial_failed node={Node} mode={Mode} attempt={Attempt} label={Label} causes={Causes} next_trial_ms={NextTrialMs} restarts={Restarts} attempts_until_escalation={AttemptsUntilEscalation}: one more failed trial escalates")]
+    public static partial void BreakerTrialFailedPreEscalation(ILogger logger, LogLevel level, string node, string mode, int attempt, string label, string causes, double nextTrialMs, int restarts, int attemptsUntilEscalation);
+
+    [LoggerMessage(EventId = 6001, EventName = "breaker_opened",
+        Message = "breaker_opened node={Node} mode={Mode} attempt={Attempt} label={Label} causes={Causes} next_trial_ms={NextTrialMs} restarts={Restarts} runbook={Runbook} manual_steps={ManualSteps}")]
+    public static partial void BreakerOpenedEscalation(ILogger logger, LogLevel level, string node, string mode, int attempt, string label, string causes, double nextTrialMs, int restarts, string runbook, string manualSteps);
+
+    [LoggerMessage(EventId = 6002, EventName = "breaker_trial_failed",
+        Message = "breaker_trial_failed node={Node} mode={Mode} attempt={Attempt} label={Label} causes={Causes} next_trial_ms={NextTrialMs} restarts={Restarts} runbook={Runbook} manual_steps={ManualSteps}")]
+    public static partial void BreakerTrialFailedEscalation(ILogger logger, LogLevel level, string node, string mode, int attempt, string label, string causes, double nextTrialMs, int restarts, string runbook, string manualSteps);
+#pragma warning restore SYSLIB1006, SYSLIB1025
+
     [LoggerMessage(6003, LogLevel.Information, "breaker_closed node={Node} open_ms={OpenMs} attempts={Attempts}", EventName = "breaker_closed")]
     public static partial void BreakerClosed(ILogger logger, string node, double openMs, int attempts);
 

@@ -1,4 +1,5 @@
 using Fsm2.Edge.Health;
+using Fsm2.Edge.Health.Probes;
 using Fsm2.Edge.Observability;
 using Microsoft.Extensions.Logging;
 
@@ -230,13 +231,19 @@ public sealed partial class SupervisorNode
         return [.. causes];
     }
 
-    /// <summary>One line per failed evaluation (§5.6), at the level of its escalation label.</summary>
+    /// <summary>
+    /// One line per failed evaluation (§5.6), at the level of its escalation label. Two lines of an episode carry more
+    /// (50-runtime-monitoring §9.3): the one before escalation (<c>attempts_until_escalation=1</c>) and the first
+    /// <c>escalation_imminent</c> line (Critical, with <c>runbook</c> and <c>manual_steps</c> per cause).
+    /// </summary>
+    /// <remarks>Cold path: a failed evaluation (at most one per trial); the tick's steady state never gets here.</remarks>
     private void LogFailure(bool opened, int restarts, long stamp)
     {
         BreakerPolicy policy = _runtime.BreakerPolicy;
         int attempt = _breaker.Attempts;
-        LogLevel level = attempt >= policy.EscalateAt ? LogLevel.Error : attempt >= policy.PersistentAt ? LogLevel.Error : LogLevel.Warning;
-        if (attempt >= policy.EscalateAt && !_breaker.EscalationReported)
+        LogLevel level = attempt >= policy.PersistentAt ? LogLevel.Error : LogLevel.Warning;
+        bool escalating = attempt >= policy.EscalateAt && !_breaker.EscalationReported;
+        if (escalating)
         {
             _breaker.EscalationReported = true;
             level = LogLevel.Critical;
@@ -247,14 +254,81 @@ public sealed partial class SupervisorNode
         string causes = string.Join(",", _causes);
         double nextTrialMs = _runtime.Time.GetElapsedTime(stamp, _breaker.NextTrialAt).TotalMilliseconds;
         string mode = _parent is { _mode: NodeMode.HealthOnly } ? "health-only" : "full";
-        if (opened)
+        ILogger logger = _runtime.SupervisionLogger;
+        if (escalating)
         {
-            Log.BreakerOpened(_runtime.SupervisionLogger, level, Path, mode, attempt, label, causes, nextTrialMs, restarts);
+            string steps = ManualSteps();
+            if (opened)
+            {
+                Log.BreakerOpenedEscalation(logger, level, Path, mode, attempt, label, causes, nextTrialMs, restarts, EscalationLabels.Runbook, steps);
+            }
+            else
+            {
+                Log.BreakerTrialFailedEscalation(logger, level, Path, mode, attempt, label, causes, nextTrialMs, restarts, EscalationLabels.Runbook, steps);
+            }
+        }
+        else if (attempt == policy.EscalateAt - 1)
+        {
+            if (opened)
+            {
+                Log.BreakerOpenedPreEscalation(logger, level, Path, mode, attempt, label, causes, nextTrialMs, restarts, attemptsUntilEscalation: 1);
+            }
+            else
+            {
+                Log.BreakerTrialFailedPreEscalation(logger, level, Path, mode, attempt, label, causes, nextTrialMs, restarts, attemptsUntilEscalation: 1);
+            }
+        }
+        else if (opened)
+        {
+            Log.BreakerOpened(logger, level, Path, mode, attempt, label, causes, nextTrialMs, restarts);
         }
         else
         {
-            Log.BreakerTrialFailed(_runtime.SupervisionLogger, level, Path, mode, attempt, label, causes, nextTrialMs, restarts);
+            Log.BreakerTrialFailed(logger, level, Path, mode, attempt, label, causes, nextTrialMs, restarts);
         }
+    }
+
+    /// <summary>
+    /// <c>manual_steps</c> of the escalation line (50 §9.3): per cause, what an operator checks by hand, as
+    /// <c>Cause: steps</c> joined by <c> | </c>. A failed probe names its own checks
+    /// (<see cref="IInfrastructureProbe.ManualSteps"/>); a child cause points at the child's own lines.
+    /// </summary>
+    private string ManualSteps()
+    {
+        var steps = new System.Text.StringBuilder();
+        foreach (HealthCause cause in _causes)
+        {
+            if (steps.Length > 0)
+            {
+                _ = steps.Append(" | ");
+            }
+
+            _ = steps.Append(cause.ToString()).Append(": ");
+            string child = Path + "/" + cause.Name;
+            _ = cause.Kind switch
+            {
+                HealthCauseKind.ProbeFailed => steps.Append(ProbeManualSteps(cause.Name)),
+                HealthCauseKind.ChildBreakerOpen => steps.Append("follow the breaker lines of ").Append(child).Append(": its causes are the root cause"),
+                HealthCauseKind.ChildPanicBreakerOpen => steps.Append("read the tick_panic lines of ").Append(child).Append(" (class, site, exception)"),
+                HealthCauseKind.ChildCollectorDead => steps.Append("read collector_escalated of ").Append(child).Append("; it is restarted at every failed trial"),
+                _ => steps.Append("see the status of ").Append(Path),
+            };
+        }
+
+        return steps.ToString();
+    }
+
+    private string ProbeManualSteps(string probeId)
+    {
+        foreach (ProbeHandle probe in _probes)
+        {
+            if (probe.Id == probeId)
+            {
+                return probe.Probe.ManualSteps;
+            }
+        }
+
+        return $"check the target of probe '{probeId}'";
     }
 
     /// <summary>

@@ -165,13 +165,13 @@ public sealed partial class SupervisorNode
 
         if (error is not null)
         {
-            _runtime.Metrics.RecordDerive("error");
+            _runtime.Metrics.RecordDerive(Path, "error");
             LogDeriveFailure(error, failure);
             SetError(ErrorSource.Derive, error, now, errorClass);
             return false;
         }
 
-        _runtime.Metrics.RecordDerive("ok");
+        _runtime.Metrics.RecordDerive(Path, "ok");
         worker.Accept(in result);
         _hasAccepted = true;
         _acceptedState = result.State!; // ValidateDerived rejected a null or empty state.

@@ -98,9 +98,10 @@ public static class GlobalVariables
         {
             foreach (JsonProperty property in element.EnumerateObject())
             {
-                if (!VariableValue.IsIdentifier(property.Name))
+                if (!VariableValue.IsGlobalKey(property.Name))
                 {
-                    throw Invalid($"key '{property.Name}' is not an identifier ([A-Za-z_][A-Za-z0-9_-]*)");
+                    string at = path.Length == 0 ? "" : $" (in global.{path})";
+                    throw Invalid($"key '{property.Name}'{at} is not an identifier (^[A-Za-z_][A-Za-z0-9_]*$)");
                 }
 
                 CheckKeys(property.Value, VariableValue.MemberPath(path, property.Name), depth + 1);

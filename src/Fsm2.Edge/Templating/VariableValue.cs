@@ -145,6 +145,32 @@ public static class VariableValue
     }
 
     /// <summary>
+    /// Whether <paramref name="key"/> is a valid Global variable key (50-runtime-monitoring §3.3, §6.6): a strict Liquid
+    /// identifier <c>^[A-Za-z_][A-Za-z0-9_]*$</c>, at every depth. Stricter than <see cref="IsIdentifier"/>, the rule of
+    /// User variable names, which also accepts <c>-</c>: Global keys come from the config file and from the fleet topic
+    /// of other gateways, and one rule for both keeps <c>bad-key</c> out of either layer.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <returns><see langword="true"/> when the key may be used in the <c>global:</c> section or a fleet payload.</returns>
+    public static bool IsGlobalKey(string key)
+    {
+        if (string.IsNullOrEmpty(key) || !(char.IsAsciiLetter(key[0]) || key[0] == '_'))
+        {
+            return false;
+        }
+
+        foreach (char c in key.AsSpan(1))
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c == '_'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Resolves a plain (unquoted) YAML scalar by the YAML 1.2 core schema: <c>null</c>/<c>~</c>/empty → null,
     /// <c>true</c>/<c>false</c> → bool, integers → <see cref="long"/>, floats → <see cref="double"/>; everything else,
     /// <c>yes</c> and <c>on</c> included, stays a string. Quoted scalars are strings and never reach this method.

@@ -189,6 +189,59 @@ public sealed class BreakerSupervisionTests
     }
 
     [Fact]
+    [Trait("spec", "S-08")]
+    [Trait("spec", "50 §9.3")]
+    public async Task Ladder_Attempt4PreEscalationWarning_Attempt5RunbookAndManualStepsPerCause_OthersPlain()
+    {
+        // arrange
+        await using var tree = new Tree(top: Spec("p", "parent", "").WithProbe("p-probe"));
+        tree.Probes["p-probe"].Outcome = ProbeOutcome.Refused;
+
+        // act
+        tree.StepUntil(() => tree.P.BreakerAttempts == 6, "attempt 6", max: 1_000);
+
+        // assert
+        var lines = tree.Harness.Logs.GetSnapshot()
+            .Where(r => r.Id.Name is "breaker_opened" or "breaker_trial_failed" && r.Node() == "p").ToList();
+        Assert.Equal(6, lines.Count);
+        Assert.All(lines, l => Assert.Equal(l.Id.Name == "breaker_opened" ? 6001 : 6002, l.Id.Id));
+
+        // attempt 4: the pre-escalation warning, still Error / persistent_failure.
+        Assert.Equal((LogLevel.Error, "persistent_failure", "1"), (lines[3].Level, lines[3].Field("Label"), lines[3].Field("AttemptsUntilEscalation")));
+        Assert.Contains("one more failed trial escalates", lines[3].Message, StringComparison.Ordinal);
+
+        // attempt 5: Critical with the runbook and the probe's own manual steps, named by cause.
+        Assert.Equal(LogLevel.Critical, lines[4].Level);
+        Assert.Equal(EscalationLabels.Runbook, lines[4].Field("Runbook"));
+        Assert.Contains("Breaker stuck open", lines[4].Field("Runbook"), StringComparison.Ordinal);
+        Assert.Equal("ProbeFailed(p-probe): check the target of probe 'p-probe'", lines[4].Field("ManualSteps"));
+
+        // every other line carries neither.
+        foreach (int i in (int[])[0, 1, 2, 5])
+        {
+            Assert.Null(lines[i].Field("AttemptsUntilEscalation"));
+            Assert.Null(lines[i].Field("Runbook"));
+            Assert.Null(lines[i].Field("ManualSteps"));
+        }
+
+        Assert.Null(lines[4].Field("AttemptsUntilEscalation"));
+    }
+
+    [Fact]
+    [Trait("spec", "50 §9.3")]
+    public void TcpProbe_ManualStepsNameTheTarget()
+    {
+        // arrange
+        var probe = new TcpConnectProbe("plc", "10.0.0.7", 502, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1));
+
+        // act
+        string steps = ((IInfrastructureProbe)probe).ManualSteps;
+
+        // assert
+        Assert.Equal("check that 10.0.0.7:502 accepts TCP connections from the gateway: nc -vz 10.0.0.7 502", steps);
+    }
+
+    [Fact]
     [Trait("spec", "S-11")]
     [Trait("spec", "S-41")]
     public async Task S11_ChildrenBAndAOpen_ParentListsAThenBInLogAndStatus()

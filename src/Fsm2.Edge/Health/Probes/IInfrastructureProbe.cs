@@ -33,6 +33,14 @@ public interface IInfrastructureProbe
     /// <summary>Consecutive misses after which the verdict turns unhealthy (default 3).</summary>
     int MissThreshold => 3;
 
+    /// <summary>
+    /// What an operator checks by hand when this probe keeps failing: the <c>manual_steps</c> of the breaker's escalation
+    /// line (50-runtime-monitoring §9.3), e.g. for the MQTT probe
+    /// <c>check mqtt://10.0.0.5:1883; mosquitto_sub -t 'fsm2/gw-press-hall/_health/#' -v</c>. The default names the
+    /// probe; read only on that rare line, so an implementation may build the text on each call.
+    /// </summary>
+    string ManualSteps => $"check the target of probe '{Id}'";
+
     /// <summary>Runs one check; never throws.</summary>
     /// <param name="cancellationToken">Cancelled when the run exceeds its budget or the probe is stopped.</param>
     /// <returns>The outcome of this run.</returns>

@@ -65,6 +65,9 @@ public sealed class TcpConnectProbe : IInfrastructureProbe
     /// <inheritdoc/>
     public string Id { get; }
 
+    /// <inheritdoc/>
+    public string ManualSteps => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"check that {Host}:{Port} accepts TCP connections from the gateway: nc -vz {Host} {Port}");
+
     /// <summary>The host to connect to.</summary>
     public string Host { get; }
 

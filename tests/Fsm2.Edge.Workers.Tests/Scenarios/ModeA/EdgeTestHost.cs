@@ -2,6 +2,7 @@ using System.Text;
 using Fsm2.Edge.Collection;
 using Fsm2.Edge.Config;
 using Fsm2.Edge.Mqtt.Client;
+using Fsm2.Edge.Mqtt.Globals;
 using Fsm2.Edge.Mqtt.Monitoring;
 using Fsm2.Edge.Supervision;
 using Fsm2.Edge.Workers.Pack;
@@ -108,6 +109,13 @@ internal sealed class EdgeTestHost : IAsyncDisposable
         };
         Mon = Broker.Connect(config.Runtime.Id + "-mon", MonitoringPublisher.CreateWill(Monitoring));
         Publisher = new MonitoringPublisher(Runtime, Mon, Monitoring, Time, _loggers);
+        if (config.Runtime.Fleet is { } fleet)
+        {
+            // Fleet mode (startup step 5): the host's subscription on the mon client.
+            Fleet = new FleetGlobals(Runtime, Mon, fleet.GlobalTopic, Publisher, _loggers);
+            FleetWait = fleet.WaitForGlobal;
+        }
+
         _watcher = new ConfigWatcher(config, LoadOptions, Runtime, _groups, Time, _loggers.CreateLogger("Fsm2.Edge.Config"));
         _watcher.Reloaded += _ =>
         {
@@ -151,6 +159,12 @@ internal sealed class EdgeTestHost : IAsyncDisposable
 
     public ConfigWatcher Watcher => _watcher;
 
+    /// <summary>In fleet mode (<c>runtime.fleet</c>): the fleet Global subscription; null otherwise.</summary>
+    public FleetGlobals? Fleet { get; }
+
+    /// <summary>In fleet mode: <c>fleet.wait_for_global</c>.</summary>
+    public TimeSpan FleetWait { get; }
+
     public ConfigLoadOptions LoadOptions { get; }
 
     public string File { get; }
@@ -169,6 +183,36 @@ internal sealed class EdgeTestHost : IAsyncDisposable
         Publisher.SetConfigInfo(ConfigInfo());
         Publisher.MarkOnline();
     }
+
+    /// <summary>
+    /// Fleet mode: the host's startup steps 4–7 with step 5 — subscribe to the fleet topic and wait up to
+    /// <see cref="FleetWait"/> for the retained value, stepping the fake clock (no tick runs before the runtime starts).
+    /// </summary>
+    /// <returns>Whether a fleet payload arrived within the wait.</returns>
+    public async Task<bool> StartFleetAsync()
+    {
+        FleetGlobals fleet = Fleet ?? throw new InvalidOperationException("the config has no runtime.fleet");
+        SlowEnv.StartedAt = Time.GetUtcNow();
+        Publisher.Start();
+        _watcher.ApplyInitial();
+        Publisher.SetConfigInfo(ConfigInfo());
+        Publisher.SetGlobalInfo("file", "");
+        fleet.Start(FleetWait);
+        Task<bool> waiting = fleet.WaitForFirstAsync(FleetWait, Time);
+        for (TimeSpan waited = TimeSpan.Zero; !waiting.IsCompleted && waited < FleetWait; waited += TickInterval)
+        {
+            Time.Advance(TickInterval);
+        }
+
+        // The wait's continuation runs on the thread pool once its fake-clock timeout fired.
+        bool received = await waiting.WaitAsync(s_settleBound * 5);
+        Publisher.MarkOnline();
+        return received;
+    }
+
+    /// <summary>Publishes <paramref name="payload"/> retained on the fleet topic from the observer (as an operator would).</summary>
+    public ValueTask PublishFleetAsync(string payload)
+        => ObserverClient.PublishAsync(Fleet!.Topic, Encoding.UTF8.GetBytes(payload), EdgeQos.AtLeastOnce, retain: true, CancellationToken.None);
 
     /// <summary>Hands <paramref name="yaml"/> to the watcher's validation pipeline and command path (no debounce).</summary>
     public ConfigReloadOutcome Reload(string yaml)
@@ -294,6 +338,7 @@ internal sealed class EdgeTestHost : IAsyncDisposable
         }
 
         _disposed = true;
+        Fleet?.Stop();
         _watcher.Dispose();
         foreach (TestSlowDevice device in SlowEnv.Devices.Values)
         {

@@ -38,6 +38,9 @@ internal sealed class InMemoryProbe : IInfrastructureProbe, IEdgeMessageHandler,
 
     public int MissThreshold { get; }
 
+    /// <summary>As the MQTT probe words it, with the in-memory broker as the endpoint.</summary>
+    public string ManualSteps => $"check mqtt://in-memory; mosquitto_sub -t '{_topic[..^("/" + Id).Length]}/#' -v";
+
     /// <summary>Runs so far.</summary>
     public long Runs => Interlocked.Read(ref _sent);
 
