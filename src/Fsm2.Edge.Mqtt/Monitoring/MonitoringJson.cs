@@ -155,7 +155,7 @@ internal static class MonitoringJson
     }
 
     public static void WriteNodeStatus(IBufferWriter<byte> buffer, NodeStatus node, DateTimeOffset since, long? configGeneration,
-        string runtime, DateTimeOffset ts)
+        string runtime, DateTimeOffset ts, ReadOnlySpan<byte> observed = default)
     {
         using var w = new Utf8JsonWriter(buffer, s_options);
         w.WriteStartObject();
@@ -227,8 +227,18 @@ internal static class MonitoringJson
         w.WriteNumber("children", node.Children.Count);
         w.WriteNumber("restarts", node.Restarts);
 
-        // Worker-written summaries (50 §6.3 `observed`) need a per-type writer the worker model does not offer yet.
-        w.WriteNull("observed");
+        // The worker-written summary (50 §6.3 `observed`), rendered beforehand by the publisher (a failing hook must not
+        // leave this writer half-way through an object); null for types without a status writer or before an observation.
+        if (observed.IsEmpty)
+        {
+            w.WriteNull("observed");
+        }
+        else
+        {
+            w.WritePropertyName("observed");
+            w.WriteRawValue(observed, skipInputValidation: false);
+        }
+
         if (configGeneration is long generation)
         {
             w.WriteNumber("configGeneration", generation);

@@ -9,6 +9,9 @@ public sealed partial class MonitoringPublisher
 {
     // Owner: the pump. What was last published per node path.
     private readonly Dictionary<string, NodeRecord> _nodes = new(StringComparer.Ordinal);
+
+    // Owner: the pump. The scratch buffer of a node's `observed` object.
+    private readonly System.Buffers.ArrayBufferWriter<byte> _observedBuffer = new(512);
     private readonly HashSet<string> _livePaths = new(StringComparer.Ordinal);
 
     // Paths whose final (shutdown) status was already published.
@@ -163,13 +166,38 @@ public sealed partial class MonitoringPublisher
         // `since`: when the worker entered its state (runtime clock); statuses not built by a runtime fall back to when
         // the publisher first saw the state.
         DateTimeOffset since = node.StateSince != default ? node.StateSince : record.Since;
-        MonitoringJson.WriteNodeStatus(_buffer, node, since, Volatile.Read(ref _config)?.Generation, _options.RuntimeId, wallNow);
+        MonitoringJson.WriteNodeStatus(_buffer, node, since, Volatile.Read(ref _config)?.Generation, _options.RuntimeId, wallNow,
+            RenderObserved(node));
         if (await TryPublishAsync(_options.StatusTopic(node.Path), EdgeQos.AtLeastOnce, retain: true, ct).ConfigureAwait(false))
         {
             record.Published = node;
             record.PublishedActionStamp = node.Ticks?.ActionStamp ?? 0;
             record.PublishedAt = now;
             record.Pending = false;
+        }
+    }
+
+    // The worker's `observed` object (50 §6.3) into the pump-owned scratch buffer, through the worker type's status writer,
+    // on the observation the node's slot holds now (off the tick thread). Empty when there is none or the hook failed.
+    private ReadOnlySpan<byte> RenderObserved(NodeStatus node)
+    {
+        _observedBuffer.Clear();
+        try
+        {
+            using var writer = new System.Text.Json.Utf8JsonWriter(_observedBuffer);
+            if (!node.WriteObserved(writer))
+            {
+                return [];
+            }
+
+            writer.Flush();
+            return _observedBuffer.WrittenSpan;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A worker's hook is user code: its failure costs this status its `observed`, nothing else.
+            Log.StatusObservedFailed(_logger, node.Path, node.WorkerType, ex.Message);
+            return [];
         }
     }
 

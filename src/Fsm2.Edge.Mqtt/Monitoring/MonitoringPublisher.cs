@@ -30,6 +30,10 @@ namespace Fsm2.Edge.Mqtt.Monitoring;
 /// <see cref="MonitoringOptions.StatusRefreshInterval"/>. A node that leaves the tree while the runtime is not shutting
 /// down was removed from the declaration (or replaced): its topic gets a zero-length retained message. Nodes finalized
 /// by the runtime's shutdown keep their last retained status.</para>
+/// <para><b>Own topics.</b> After the full status publish of each connection an orphan sweep clears retained statuses
+/// of nodes that are not in the tree (§6.7, see <see cref="OrphanSweepWindow"/>); a route on the own
+/// <c>{prefix}/runtime/state</c> reports a second process running with the same runtime id (§12,
+/// <see cref="RuntimeIdConflicts"/>).</para>
 /// <para><b>Last will</b> (M-14): <see cref="CreateWill"/> builds the <c>offline</c> / <c>connection_lost</c> will the
 /// <c>mon</c> client must register. <see cref="StopAsync(bool, CancellationToken)"/> publishes <c>offline</c> / <c>shutdown</c> itself; the host then
 /// disposes the client, whose normal disconnect suppresses the will (the MQTT part of M-27).</para>
@@ -165,6 +169,7 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
         }
 
         _mqtt.StateChanged += OnLinkStateChanged;
+        WatchOwnRuntimeState();
         _timer = _time.CreateTimer(static s => ((MonitoringPublisher)s!).RequestPump(), this, TimeSpan.Zero, _options.PollInterval);
     }
 
@@ -256,6 +261,8 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
         }
 
         Volatile.Write(ref _phase, (int)RuntimePhase.Offline);
+        AbandonOrphanSweep();
+        StopWatchingOwnRuntimeState();
         if (_mqtt.State.IsConnected)
         {
             try
@@ -293,6 +300,8 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
             await _timer.DisposeAsync().ConfigureAwait(false);
         }
 
+        AbandonOrphanSweep();
+        StopWatchingOwnRuntimeState();
         _metrics.Dispose();
     }
 
@@ -309,6 +318,10 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
         {
             Volatile.Write(ref _republishAll, true);
             RequestPump();
+        }
+        else
+        {
+            CheckTakeover(state);
         }
     }
 
@@ -362,6 +375,8 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
             await PublishHeartbeatAsync(status, ct).ConfigureAwait(false);
             await PublishStatusesAsync(status, all: true, ct).ConfigureAwait(false);
             Log.MonitoringRepublished(_logger, status.Nodes.Count);
+            RequestOrphanSweep();
+            await RunOrphanSweepAsync(now, ct).ConfigureAwait(false);
             _nextRefresh = now + ToStamp(_options.StatusRefreshInterval);
             if (_nextMetrics == 0)
             {
@@ -388,6 +403,8 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
             _nextMetrics = now + ToStamp(MetricsInterval);
             await PublishMetricsAsync(ct).ConfigureAwait(false);
         }
+
+        await RunOrphanSweepAsync(now, ct).ConfigureAwait(false);
     }
 
     private async ValueTask PublishHeartbeatAsync(RuntimeStatus status, CancellationToken ct)
@@ -408,6 +425,7 @@ public sealed partial class MonitoringPublisher : IAsyncDisposable
         if (await TryPublishAsync(_runtimeStateTopic, EdgeQos.AtLeastOnce, retain: true, ct).ConfigureAwait(false))
         {
             Interlocked.Exchange(ref _heartbeatSeq, seq);
+            Interlocked.Increment(ref _ownStatePublications);
         }
     }
 

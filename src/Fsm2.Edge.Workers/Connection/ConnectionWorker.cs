@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Net.Sockets;
 using Fsm2.Edge.Workers.Pack;
 
@@ -9,7 +10,7 @@ namespace Fsm2.Edge.Workers.Connection;
 /// closes it; otherwise it does not probe. An unreachable device is a business state (<c>degraded</c>), never an
 /// infrastructure failure, so it opens no breaker.
 /// </summary>
-internal sealed class ConnectionWorker : IWorker<ConnectionObserved, ConnectionConfig>
+internal sealed class ConnectionWorker : IWorker<ConnectionObserved, ConnectionConfig>, IWorkerStatusWriter<ConnectionObserved>
 {
     private const string OneFailure = "1 failed probe";
 
@@ -73,6 +74,36 @@ internal sealed class ConnectionWorker : IWorker<ConnectionObserved, ConnectionC
     }
 
     public IState<ConnectionObserved, ConnectionConfig> GetInitialState() => Stopped.Instance;
+
+    /// <summary>The <c>observed</c> status object (50-runtime-monitoring §7.3): <c>probing</c>, <c>reachable</c> (null when
+    /// not probing), <c>rttMs</c>, <c>consecutiveFailures</c>, <c>lastError</c>, <c>lastSuccessAt</c>.</summary>
+    public void WriteStatus(Utf8JsonWriter writer, ConnectionObserved observed, ChildrenView children)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(observed);
+        writer.WriteBoolean("probing", observed.Probing);
+        if (observed.Reachable is bool reachable)
+        {
+            writer.WriteBoolean("reachable", reachable);
+        }
+        else
+        {
+            writer.WriteNull("reachable");
+        }
+
+        if (observed.RttMs is double rtt)
+        {
+            writer.WriteNumber("rttMs", Math.Round(rtt, 3));
+        }
+        else
+        {
+            writer.WriteNull("rttMs");
+        }
+
+        writer.WriteNumber("consecutiveFailures", observed.ConsecutiveFailures);
+        StatusJson.WriteString(writer, "lastError", observed.LastError);
+        StatusJson.WriteTime(writer, "lastSuccessAt", observed.LastSuccessAt);
+    }
 
     private static string Describe(SocketError error, string message) => error switch
     {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Fsm2.Edge.Workers.Pack;
 
 namespace Fsm2.Edge.Workers.DeviceSimulator;
@@ -25,7 +26,7 @@ internal sealed record SimulatorObserved(
 /// A writable tag takes the value written to <c>…/{tag}/set</c> (<c>{"value":x}</c> or a bare number) and keeps
 /// publishing it until the next write or a restart of the simulator.
 /// </summary>
-internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, SimulatorConfig>
+internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, SimulatorConfig>, IWorkerStatusWriter<SimulatorObserved>
 {
     private readonly Identity _identity;
     private readonly WorkerPackOptions _options;
@@ -123,6 +124,23 @@ internal sealed class DeviceSimulatorWorker : IWorker<SimulatorObserved, Simulat
     }
 
     public IState<SimulatorObserved, SimulatorConfig> GetInitialState() => Stopped.Instance;
+
+    /// <summary>The <c>observed</c> status object (50-runtime-monitoring §7.6): <c>publishing</c>, <c>brokerConnected</c>,
+    /// <c>publishedTotal</c>, <c>publishErrors</c>, <c>lastPublishAt</c>, <c>writesApplied</c>, <c>listening</c>,
+    /// <c>lastError</c>.</summary>
+    public void WriteStatus(Utf8JsonWriter writer, SimulatorObserved observed, ChildrenView children)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(observed);
+        writer.WriteBoolean("publishing", observed.Publishing);
+        writer.WriteBoolean("brokerConnected", observed.BrokerConnected);
+        writer.WriteNumber("publishedTotal", observed.PublishedTotal);
+        writer.WriteNumber("publishErrors", observed.PublishErrors);
+        StatusJson.WriteTime(writer, "lastPublishAt", observed.LastPublishAt);
+        writer.WriteNumber("writesApplied", observed.WritesApplied);
+        writer.WriteBoolean("listening", observed.Listening);
+        StatusJson.WriteString(writer, "lastError", observed.LastError);
+    }
 
     private static bool StopRequested(in Snapshot<SimulatorObserved, SimulatorConfig> s)
         => s.ShutdownRequested || s.Desired.State != PackStates.Active;

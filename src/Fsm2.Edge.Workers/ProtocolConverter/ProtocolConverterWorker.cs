@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Fsm2.Edge.Config;
 using Fsm2.Edge.Workers.Pack;
 
@@ -17,7 +18,7 @@ namespace Fsm2.Edge.Workers.ProtocolConverter;
 /// <para>Time in <c>starting</c> is measured from the collector's stamp of the moment the converter was first observed
 /// with desired <c>active</c> (<see cref="ConverterObserved.ActiveSince"/>): states stay pure and read no clock.</para>
 /// </remarks>
-internal sealed class ProtocolConverterWorker : IWorker<ConverterObserved, ProtocolConverterConfig>
+internal sealed class ProtocolConverterWorker : IWorker<ConverterObserved, ProtocolConverterConfig>, IWorkerStatusWriter<ConverterObserved>
 {
     internal const string ConnectionChild = "connection";
     internal const string SourceChild = "source";
@@ -100,6 +101,25 @@ internal sealed class ProtocolConverterWorker : IWorker<ConverterObserved, Proto
     }
 
     public IState<ConverterObserved, ProtocolConverterConfig> GetInitialState() => Stopped.Instance;
+
+    /// <summary>The <c>observed</c> status object (50-runtime-monitoring §7.2): <c>childrenActive</c> (children in state
+    /// <c>active</c>) and <c>childrenTotal</c> (children the converter has, declared and created), from its children view.</summary>
+    public void WriteStatus(Utf8JsonWriter writer, ConverterObserved observed, ChildrenView children)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(children);
+        int active = 0;
+        foreach (ChildInfo child in children)
+        {
+            if (child.State == PackStates.Active)
+            {
+                active++;
+            }
+        }
+
+        writer.WriteNumber("childrenActive", active);
+        writer.WriteNumber("childrenTotal", children.Count);
+    }
 
     private static bool StopRequested(in Snapshot<ConverterObserved, ProtocolConverterConfig> s)
         => s.ShutdownRequested || s.Desired.State != PackStates.Active;

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Fsm2.Edge.Workers.Pack;
 
 namespace Fsm2.Edge.Workers.SourceFlow;
@@ -13,7 +14,7 @@ namespace Fsm2.Edge.Workers.SourceFlow;
 /// shutdown or desired stopped → <c>trying_to_unsubscribe</c> (action <c>unsubscribe</c>) → <c>stopped</c>. The stopping
 /// path always progresses: <c>unsubscribe</c> succeeds while the broker is unreachable.
 /// </remarks>
-internal sealed class FlowWorker : IWorker<FlowObserved, FlowConfig>
+internal sealed class FlowWorker : IWorker<FlowObserved, FlowConfig>, IWorkerStatusWriter<FlowObserved>
 {
     private readonly FlowRole _role;
     private readonly Identity _identity;
@@ -65,6 +66,24 @@ internal sealed class FlowWorker : IWorker<FlowObserved, FlowConfig>
     }
 
     public IState<FlowObserved, FlowConfig> GetInitialState() => Stopped.Instance;
+
+    /// <summary>The <c>observed</c> status object of both flow roles (50-runtime-monitoring §7.4, §7.5): <c>subscribed</c>,
+    /// <c>brokerConnected</c>, <c>messagesIn</c>, <c>messagesOut</c>, <c>dropped</c>, <c>renderErrors</c>,
+    /// <c>lastMessageAt</c>, <c>bufferDepth</c>, <c>lastError</c>.</summary>
+    public void WriteStatus(Utf8JsonWriter writer, FlowObserved observed, ChildrenView children)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(observed);
+        writer.WriteBoolean("subscribed", observed.Subscribed);
+        writer.WriteBoolean("brokerConnected", observed.BrokerConnected);
+        writer.WriteNumber("messagesIn", observed.MessagesIn);
+        writer.WriteNumber("messagesOut", observed.MessagesOut);
+        writer.WriteNumber("dropped", observed.Dropped);
+        writer.WriteNumber("renderErrors", observed.RenderErrors);
+        StatusJson.WriteTime(writer, "lastMessageAt", observed.LastMessageAt);
+        writer.WriteNumber("bufferDepth", observed.BufferDepth);
+        StatusJson.WriteString(writer, "lastError", observed.LastError);
+    }
 
     private static bool StopRequested(in Snapshot<FlowObserved, FlowConfig> s)
         => s.ShutdownRequested || s.Desired.State != PackStates.Active;

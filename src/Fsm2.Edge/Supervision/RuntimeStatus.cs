@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Fsm2.Edge.Supervision;
 
 /// <summary>
@@ -98,6 +100,28 @@ public sealed record NodeStatus(
     /// <c>degraded</c> or <c>stopping</c>. See <see cref="StatePhases.Of"/> for the rule.
     /// </summary>
     public string Phase => StatePhases.Of(State);
+
+    /// <summary>The node's worker instance when the status was built (a reference, read off the tick thread only through
+    /// <see cref="WriteObserved"/>).</summary>
+    internal Workers.WorkerHandle? Worker { get; init; }
+
+    /// <summary>The node's children view when the status was built (immutable).</summary>
+    internal Workers.ChildrenView? ChildView { get; init; }
+
+    /// <summary>
+    /// Writes the worker's <c>observed</c> summary (50-runtime-monitoring §6.3) as one JSON object value, from the
+    /// observation the node's slot holds now, through the worker type's <see cref="Workers.IWorkerStatusWriter{TObserved}"/>.
+    /// For status publishers, off the tick thread; the worker's hook runs on the caller's thread and its exceptions
+    /// propagate.
+    /// </summary>
+    /// <param name="writer">The writer, after the property name (or where a value may stand).</param>
+    /// <returns><see langword="false"/>, having written nothing, when the worker type has no status writer, the node has
+    /// no observation yet, or the status was not built by a runtime.</returns>
+    public bool WriteObserved(Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        return Worker is { } worker && worker.WriteObservedStatus(writer, ChildView ?? Workers.ChildrenView.Empty);
+    }
 }
 
 /// <summary>An in-flight action in a <see cref="NodeStatus"/> (50-runtime-monitoring §6.3).</summary>

@@ -235,6 +235,8 @@ public sealed partial class SupervisorNode
             Restarts = _restartsByParent,
             StateSince = _stateEnteredAt,
             Ticks = _tickStats,
+            Worker = _worker,
+            ChildView = _view,
         };
     }
 

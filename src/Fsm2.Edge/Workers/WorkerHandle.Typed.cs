@@ -9,6 +9,7 @@ internal sealed class WorkerHandle<TObserved, TDesired> : WorkerHandle
     where TObserved : class
 {
     private readonly IWorker<TObserved, TDesired> _worker;
+    private readonly IWorkerStatusWriter<TObserved>? _statusWriter;
 
     // Owner: tick thread.
     private IState<TObserved, TDesired>? _current;
@@ -25,6 +26,7 @@ internal sealed class WorkerHandle<TObserved, TDesired> : WorkerHandle
         : base(identity, options)
     {
         _worker = worker;
+        _statusWriter = worker as IWorkerStatusWriter<TObserved>;
     }
 
     public override object Worker => _worker;
@@ -185,6 +187,20 @@ internal sealed class WorkerHandle<TObserved, TDesired> : WorkerHandle
             writer.WriteNumber("sequence", observation.Sequence);
             writer.WriteEndObject();
         }
+    }
+
+    public override bool WriteObservedStatus(Utf8JsonWriter writer, ChildrenView children)
+    {
+        Observation<TObserved>? observation = Volatile.Read(ref _slot);
+        if (_statusWriter is null || observation is null)
+        {
+            return false;
+        }
+
+        writer.WriteStartObject();
+        _statusWriter.WriteStatus(writer, observation.Value, children);
+        writer.WriteEndObject();
+        return true;
     }
 
     /// <summary>Test and benchmark hook: publishes an observation as a collector would.</summary>

@@ -71,6 +71,16 @@ internal abstract class WorkerHandle : IWorkerHandle
     /// instance's store record; config and observation values are written with <see cref="object.ToString"/>.
     /// </summary>
     public abstract void WriteRecords(Utf8JsonWriter writer);
+
+    /// <summary>
+    /// Any thread (a status publisher, never the tick): writes the worker's <c>observed</c> status object from the
+    /// observation slot through its <see cref="IWorkerStatusWriter{TObserved}"/>, as one JSON object value.
+    /// </summary>
+    /// <param name="writer">The writer; the caller has written the property name, or writes a bare value.</param>
+    /// <param name="children">The node's children view for the summary.</param>
+    /// <returns><see langword="false"/>, having written nothing, when the worker type has no status writer or no
+    /// observation was collected yet.</returns>
+    public virtual bool WriteObservedStatus(Utf8JsonWriter writer, ChildrenView children) => false;
 }
 
 /// <summary>What a derive call produced, untyped.</summary>

@@ -149,6 +149,10 @@ public sealed class HostMqttTests : IDisposable
         Assert.Equal("starting", after[0]);
         Assert.NotEqual(oldInstance, back.Json.GetProperty("instance").GetString());
         observer.WaitFor(m => m.Index > mark && m.Topic == Prefix + "/status/lines/a", "the status re-published after the restart");
+
+        // the orphan sweep after the restart finds nothing to clear: the tree is the one the statuses came from
+        again.WaitForLog("status_orphans_cleared", TimeSpan.FromSeconds(15));
+        Assert.Contains("status_orphans_cleared count=0", again.Log, StringComparison.Ordinal);
         Assert.Equal(0, await again.StopAsync());
     }
 

@@ -7,6 +7,8 @@ using Fsm2.Edge.Supervision;
 using Fsm2.Edge.Tests.TestSupport;
 using Fsm2.Edge.Workers;
 using Fsm2.Edge.Workers.Calibration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Fsm2.Edge.Mqtt.Tests.Monitoring;
@@ -40,7 +42,8 @@ public sealed class MonitoringFixture : IAsyncDisposable
         Mon = Broker.Connect("gw-test-mon", MonitoringPublisher.CreateWill(Options));
         Observer = Broker.Connect("observer");
         ObserverRoute = Observer.Route(Prefix + "/#", EdgeQos.AtLeastOnce, Seen);
-        Publisher = new MonitoringPublisher(Runtime, Mon, Options, Time);
+        Loggers = LoggerFactory.Create(b => b.AddProvider(new FakeLoggerProvider(Logs)).SetMinimumLevel(LogLevel.Debug));
+        Publisher = new MonitoringPublisher(Runtime, Mon, Options, Time, Loggers);
     }
 
     public FakeTimeProvider Time { get; }
@@ -69,6 +72,15 @@ public sealed class MonitoringFixture : IAsyncDisposable
     public RecordingHandler Seen { get; } = new();
 
     public MonitoringPublisher Publisher { get; }
+
+    /// <summary>Every event the publisher logged (Debug and above).</summary>
+    public FakeLogCollector Logs { get; } = new();
+
+    private ILoggerFactory Loggers { get; }
+
+    /// <summary>The messages of the publisher's events named <paramref name="eventName"/>, in order.</summary>
+    public IReadOnlyList<string> Events(string eventName) =>
+        [.. Logs.GetSnapshot().Where(r => r.Id.Name == eventName).Select(r => r.Message)];
 
     /// <summary>A leaf at top level (path = name), for removal tests.</summary>
     public static ChildSpec Leaf(string name) => new(name, SyntheticTree.LeafType, new UserSpec(SyntheticStates.ActiveState));
@@ -116,5 +128,6 @@ public sealed class MonitoringFixture : IAsyncDisposable
         await Observer.DisposeAsync();
         await Mon.DisposeAsync();
         await Runtime.DisposeAsync();
+        Loggers.Dispose();
     }
 }

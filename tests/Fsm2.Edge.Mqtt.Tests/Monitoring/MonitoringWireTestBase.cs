@@ -5,6 +5,7 @@ using Fsm2.Edge.Mqtt.Monitoring;
 using Fsm2.Edge.Mqtt.Tests.TestSupport;
 using Fsm2.Edge.Supervision;
 using Fsm2.Edge.Workers;
+using Microsoft.Extensions.Logging;
 
 namespace Fsm2.Edge.Mqtt.Tests.Monitoring;
 
@@ -81,6 +82,104 @@ public abstract class MonitoringWireTestBase
         Assert.True(final.GetProperty("clean").GetBoolean());
         Assert.DoesNotContain(seen.Messages, m => m.Text.Contains("connection_lost", StringComparison.Ordinal));
     }
+
+    [Fact]
+    [Trait("spec", "50-6.7")]
+    public async Task OrphanSweep_StatusOfANodeDeletedWhileTheRuntimeWasDown_IsClearedAtStart_LiveStatusesUntouched()
+    {
+        // arrange: the broker holds the statuses of a previous run: one of a node since deleted from the config, one of a
+        // node that still exists.
+        await using ITestBroker broker = await StartBrokerAsync();
+        MonitoringOptions options = NewOptions();
+        await using EdgeMqttClient observer = await EdgeMqttClients.ConnectAsync(broker.Endpoint, "gw-wire-observer");
+        await observer.PublishAsync(options.StatusTopic("deleted-while-down"), "{\"node\":\"deleted-while-down\"}"u8.ToArray(), EdgeQos.AtLeastOnce, retain: true, Ct);
+        await observer.PublishAsync(options.StatusTopic("p0/w0"), "{\"node\":\"p0/w0\",\"state\":\"old\"}"u8.ToArray(), EdgeQos.AtLeastOnce, retain: true, Ct);
+        var factory = new WorkerFactory();
+        IReadOnlyList<ChildSpec> top = Workers.Calibration.SyntheticTree.Register(factory, 4);
+        await using var runtime = new SupervisorRuntime(factory);
+        runtime.SetConfiguration(top);
+        var events = new EventLog();
+        using ILoggerFactory loggers = LoggerFactory.Create(b => b.AddProvider(events).SetMinimumLevel(LogLevel.Debug));
+        await using EdgeMqttClient mon = await EdgeMqttClients.ConnectAsync(broker.Endpoint, "gw-wire-mon", MonitoringPublisher.CreateWill(options), name: "mon");
+        await using var publisher = new MonitoringPublisher(runtime, mon, options, loggerFactory: loggers);
+
+        // act: the runtime starts (the host's order: publisher first, then the tree, then online).
+        publisher.Start();
+        runtime.Start();
+        publisher.MarkOnline();
+        LoggedEvent swept = await events.WaitForAsync(e => e.Name == "status_orphans_cleared", "status_orphans_cleared", TimeSpan.FromSeconds(20));
+
+        // assert: a late subscriber finds exactly the live nodes' statuses, the old one of p0/w0 replaced.
+        Assert.StartsWith("status_orphans_cleared count=1", swept.Message, StringComparison.Ordinal);
+        await using EdgeMqttClient late = await EdgeMqttClients.ConnectAsync(broker.Endpoint, "gw-wire-late");
+        var stored = new RecordingHandler();
+        using IMqttRoute lateRoute = late.Route(options.TopicPrefix + "/status/#", EdgeQos.AtLeastOnce, stored);
+        await lateRoute.Subscribed.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        string marker = options.TopicPrefix + "/status/~end";
+        await late.PublishAsync(marker, "m"u8.ToArray(), EdgeQos.AtLeastOnce, retain: false, Ct);
+        stored.WaitFor(marker, what: "the marker after the retained statuses");
+        Assert.Equal(
+            ["p0", "p0/w0", "p0/w1"],
+            stored.Messages.Where(m => m.Retained).Select(m => m.Topic[(options.TopicPrefix.Length + "/status/".Length)..]).Order(StringComparer.Ordinal));
+        Assert.Contains("\"runtime\":\"gw-wire\"", stored.On(options.StatusTopic("p0/w0")).Single().Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("spec", "50-12")]
+    public async Task RuntimeIdConflict_TwoRuntimesWithOneIdOnOneBroker_EachLogsTheOther_BothKeepRunning()
+    {
+        // arrange: two processes configured with the same runtime id (same client id, same prefix), different instances.
+        await using ITestBroker broker = await StartBrokerAsync();
+        MonitoringOptions first = NewOptions();
+        MonitoringOptions second = new() { RuntimeId = first.RuntimeId, TopicPrefix = first.TopicPrefix };
+        var firstEvents = new EventLog();
+        var secondEvents = new EventLog();
+        using ILoggerFactory firstLoggers = LoggerFactory.Create(b => b.AddProvider(firstEvents).SetMinimumLevel(LogLevel.Debug));
+        using ILoggerFactory secondLoggers = LoggerFactory.Create(b => b.AddProvider(secondEvents).SetMinimumLevel(LogLevel.Debug));
+        await using var firstRuntime = new SupervisorRuntime(new WorkerFactory());
+        await using var secondRuntime = new SupervisorRuntime(new WorkerFactory());
+        await using EdgeMqttClient firstMon = SameIdClient(broker, first, firstLoggers);
+        await using EdgeMqttClient secondMon = SameIdClient(broker, second, secondLoggers);
+        await using var firstPublisher = new MonitoringPublisher(firstRuntime, firstMon, first, loggerFactory: firstLoggers);
+        await using var secondPublisher = new MonitoringPublisher(secondRuntime, secondMon, second, loggerFactory: secondLoggers);
+        firstMon.Start();
+        firstPublisher.Start();
+        firstPublisher.MarkOnline();
+        await firstMon.WhenConnectedAsync().WaitAsync(TimeSpan.FromSeconds(10), Ct);
+
+        // act: the second one starts.
+        secondMon.Start();
+        secondPublisher.Start();
+        secondPublisher.MarkOnline();
+
+        // assert: each logs the other's instance as an Error (from a heartbeat, or, where the broker publishes the will of a
+        // session it hands over, from the other's repeated will); both go on.
+        string firstId = first.InstanceId.ToString("N");
+        string secondId = second.InstanceId.ToString("N");
+        LoggedEvent byFirst = await firstEvents.WaitForAsync(
+            e => e.Name == "runtime_id_conflict" && e.Message.Contains(secondId, StringComparison.Ordinal), "the first runtime's conflict", TimeSpan.FromSeconds(20));
+        LoggedEvent bySecond = await secondEvents.WaitForAsync(
+            e => e.Name == "runtime_id_conflict" && e.Message.Contains(firstId, StringComparison.Ordinal), "the second runtime's conflict", TimeSpan.FromSeconds(20));
+        Assert.Equal(LogLevel.Error, byFirst.Level);
+        Assert.Equal(LogLevel.Error, bySecond.Level);
+        Assert.Contains($"runtime={first.RuntimeId}", byFirst.Message, StringComparison.Ordinal);
+        Assert.Equal(RuntimePhase.Online, firstPublisher.Phase);
+        Assert.Equal(RuntimePhase.Online, secondPublisher.Phase);
+    }
+
+    // A mon client as the host builds it from a runtime id: <id>-mon, so two runtimes with one id share it. Reconnect
+    // delays as in EdgeMqttClients, a little longer so each connection lives long enough to subscribe.
+    private static EdgeMqttClient SameIdClient(ITestBroker broker, MonitoringOptions options, ILoggerFactory? loggers = null) =>
+        new(new EdgeMqttClientOptions
+        {
+            ClientId = options.RuntimeId + "-mon",
+            Name = "mon",
+            Connection = MqttConnectionOptions.For(broker.Endpoint),
+            Will = MonitoringPublisher.CreateWill(options),
+            ReconnectBase = TimeSpan.FromMilliseconds(200),
+            ReconnectMax = TimeSpan.FromMilliseconds(400),
+            ReconnectJitter = 0,
+        }, loggerFactory: loggers);
 
     private static MonitoringOptions NewOptions() => new()
     {
