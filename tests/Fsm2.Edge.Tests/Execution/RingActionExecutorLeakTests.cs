@@ -108,11 +108,8 @@ public sealed class RingActionExecutorLeakTests
         var awaiting = new AwaitingAction();
         try
         {
-            Assert.True(Enqueue(executor, NewSlot("awaiting"), awaiting, time));
-            Wait.Until(() => awaiting.Started == 1 && executor.BusyThreads == 1, "the action to return its pending task");
-
             // act 1: the stuck scan abandons it at 3T.
-            AbandonAll(executor);
+            StartAndAbandon(executor, awaiting, time);
             Wait.Until(() => executor.BusyThreads == 0, "the thread to stop waiting");
 
             // assert 1: nothing leaked or replaced; the task is detached and the envelope stays with it (§6).
@@ -161,9 +158,7 @@ public sealed class RingActionExecutorLeakTests
         var awaiting = new AwaitingAction();
         try
         {
-            Assert.True(Enqueue(executor, NewSlot("awaiting"), awaiting, time));
-            Wait.Until(() => awaiting.Started == 1 && executor.BusyThreads == 1, "the action to return its pending task");
-            AbandonAll(executor);
+            StartAndAbandon(executor, awaiting, time);
             Wait.Until(() => executor.DetachedCount == 1, "the task to be detached");
 
             // act: shutdown cancels it; it ends on its token.
@@ -178,6 +173,14 @@ public sealed class RingActionExecutorLeakTests
         {
             awaiting.Release();
         }
+    }
+
+    /// <summary>Runs <paramref name="awaiting"/> until it returned its pending task, then abandons it as the stuck scan does at 3T.</summary>
+    private static void StartAndAbandon(RingActionExecutor executor, AwaitingAction awaiting, TimeProvider time)
+    {
+        Assert.True(Enqueue(executor, NewSlot("awaiting"), awaiting, time));
+        Wait.Until(() => awaiting.Started == 1 && executor.BusyThreads == 1, "the action to return its pending task");
+        AbandonAll(executor);
     }
 
     /// <summary>Returns an incomplete task that ends when released, or when its token fires if it honours it.</summary>
