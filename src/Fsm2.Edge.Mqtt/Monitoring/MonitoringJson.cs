@@ -178,9 +178,10 @@ internal static class MonitoringJson
         w.WriteNumber("panicsInWindow", node.PanicBreaker.PanicsInWindow);
         w.WriteEndObject();
         w.WriteStartObject("collector");
-        if (node.Ticks?.ObservedAt is DateTimeOffset observedAt)
+        // 10-core-hierarchy §5.2: since the newest observation, else (never observed) since the collector started.
+        if (node.Ticks?.ObservationAge(ts) is TimeSpan age)
         {
-            w.WriteNumber("ageMs", Math.Max(0, Math.Round((ts - observedAt).TotalMilliseconds)));
+            w.WriteNumber("ageMs", Math.Round(age.TotalMilliseconds));
         }
         else
         {

@@ -7,6 +7,10 @@ namespace Fsm2.Edge.Mqtt.Monitoring;
 /// <summary>Node status: change detection, the per-node minimum interval, and clearing removed nodes.</summary>
 public sealed partial class MonitoringPublisher
 {
+    /// <summary>The least time between two <c>status_observed_failed</c> lines of one node (the first failure is logged at
+    /// once; the failures in between are counted in the next line's <c>suppressed</c>).</summary>
+    internal static readonly TimeSpan ObservedFailureLogInterval = TimeSpan.FromMinutes(1);
+
     // Owner: the pump. What was last published per node path.
     private readonly Dictionary<string, NodeRecord> _nodes = new(StringComparer.Ordinal);
 
@@ -167,7 +171,7 @@ public sealed partial class MonitoringPublisher
         // the publisher first saw the state.
         DateTimeOffset since = node.StateSince != default ? node.StateSince : record.Since;
         MonitoringJson.WriteNodeStatus(_buffer, node, since, Volatile.Read(ref _config)?.Generation, _options.RuntimeId, wallNow,
-            RenderObserved(node));
+            RenderObserved(record, now));
         if (await TryPublishAsync(_options.StatusTopic(node.Path), EdgeQos.AtLeastOnce, retain: true, ct).ConfigureAwait(false))
         {
             record.Published = node;
@@ -179,8 +183,11 @@ public sealed partial class MonitoringPublisher
 
     // The worker's `observed` object (50 §6.3) into the pump-owned scratch buffer, through the worker type's status writer,
     // on the observation the node's slot holds now (off the tick thread). Empty when there is none or the hook failed.
-    private ReadOnlySpan<byte> RenderObserved(NodeStatus node)
+    // A failing hook fails on every publication of its node: status_observed_failed is logged for the node's first failure,
+    // then at most once per ObservedFailureLogInterval with the count of the failures suppressed in between.
+    private ReadOnlySpan<byte> RenderObserved(NodeRecord record, long now)
     {
+        NodeStatus node = record.Latest;
         _observedBuffer.Clear();
         try
         {
@@ -196,7 +203,16 @@ public sealed partial class MonitoringPublisher
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // A worker's hook is user code: its failure costs this status its `observed`, nothing else.
-            Log.StatusObservedFailed(_logger, node.Path, node.WorkerType, ex.Message);
+            if (record.ObservedFailureLogged && now - record.ObservedFailureLoggedAt < ToStamp(ObservedFailureLogInterval))
+            {
+                record.ObservedFailuresSuppressed++;
+                return [];
+            }
+
+            Log.StatusObservedFailed(_logger, node.Path, node.WorkerType, record.ObservedFailuresSuppressed, ex.Message);
+            record.ObservedFailureLogged = true;
+            record.ObservedFailureLoggedAt = now;
+            record.ObservedFailuresSuppressed = 0;
             return [];
         }
     }
@@ -270,5 +286,14 @@ public sealed partial class MonitoringPublisher
         public long PublishedActionStamp { get; set; }
 
         public DateTimeOffset Since { get; set; }
+
+        /// <summary>Whether <c>status_observed_failed</c> was logged for the node (the window below applies from then).</summary>
+        public bool ObservedFailureLogged { get; set; }
+
+        /// <summary>When <c>status_observed_failed</c> was last logged for the node (TimeProvider timestamp).</summary>
+        public long ObservedFailureLoggedAt { get; set; }
+
+        /// <summary>Failures of the node's status writer not logged since its last <c>status_observed_failed</c>.</summary>
+        public int ObservedFailuresSuppressed { get; set; }
     }
 }

@@ -3,8 +3,10 @@ using Microsoft.Extensions.Logging;
 namespace Fsm2.Edge.Mqtt.Observability;
 
 /// <summary>
-/// Log events of the MQTT client seam, the monitoring publisher and fleet globals. EventIds 8300–8999: 8300s the
-/// client seam, 8400s monitoring, 8500s fleet globals. Names follow shared/spec/50-runtime-monitoring.md §9.2.
+/// Log events of the MQTT client seam and the monitoring publisher. EventIds 8300–8999: 8300s the client seam, 8400s
+/// monitoring (8500s unused: <c>global_variables_updated</c> and <c>global_update_rejected</c> are the runtime's own
+/// events, logged where the payload is validated and applied; fleet subscription events are in the 8600s). Names follow
+/// shared/spec/50-runtime-monitoring.md §9.2.
 /// </summary>
 internal static partial class Log
 {
@@ -28,10 +30,4 @@ internal static partial class Log
 
     [LoggerMessage(8404, LogLevel.Error, "monitoring_pump_failed: {Message}", EventName = "monitoring_pump_failed")]
     public static partial void MonitoringPumpFailed(ILogger logger, string message, Exception exception);
-
-    [LoggerMessage(8501, LogLevel.Information, "global_variables_updated source={Source} version={Version} changed_keys={ChangedKeys}", EventName = "global_variables_updated")]
-    public static partial void GlobalVariablesUpdated(ILogger logger, string source, string version, string changedKeys);
-
-    [LoggerMessage(8502, LogLevel.Error, "global_update_rejected topic={Topic} reason={Reason}: the previous effective Global stays", EventName = "global_update_rejected")]
-    public static partial void GlobalUpdateRejected(ILogger logger, string topic, string reason);
 }

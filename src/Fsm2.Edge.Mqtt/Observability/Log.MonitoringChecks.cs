@@ -24,6 +24,8 @@ internal static partial class Log
     [LoggerMessage(8710, LogLevel.Error, "runtime_id_conflict runtime={Runtime} other_instance={OtherInstance} evidence={Evidence}: another process runs with this runtime id on the broker; this one keeps running and reconnects only on its normal backoff", EventName = "runtime_id_conflict")]
     public static partial void RuntimeIdConflict(ILogger logger, string runtime, string otherInstance, string evidence);
 
-    [LoggerMessage(8720, LogLevel.Warning, "status_observed_failed node={Node} worker_type={WorkerType}: the worker's status writer threw ({Message}); observed is null in this status", EventName = "status_observed_failed")]
-    public static partial void StatusObservedFailed(ILogger logger, string node, string workerType, string message);
+    // Rate-limited per node by the publisher (first failure, then at most one line per minute); suppressed = failures of
+    // the node not logged since its previous line.
+    [LoggerMessage(8720, LogLevel.Warning, "status_observed_failed node={Node} worker_type={WorkerType} suppressed={Suppressed}: the worker's status writer threw ({Message}); observed is null in this status", EventName = "status_observed_failed")]
+    public static partial void StatusObservedFailed(ILogger logger, string node, string workerType, int suppressed, string message);
 }

@@ -241,6 +241,7 @@ public sealed partial class SupervisorNode
         {
             collector.MarkRunning();
             _collectorStartedAt = now;
+            _tickStats.SetCollectorStarted(now);
             _runtime.Scheduler.Start(collector);
         }
     }
@@ -578,6 +579,17 @@ public sealed partial class SupervisorNode
     /// (30-supervision §7.2 step 5, 40-actions §12.1), so the action keeps running, its slot keeps it in flight (no second
     /// enqueue) and its result reaches the new instance. Removal and finalization still cancel it.
     /// </summary>
+    /// <remarks>
+    /// Rule chosen where the spec files disagree: 40-actions §12.2 ("Worker done": an action still in flight when W signals
+    /// <c>NeedsRemoval</c> is cancelled) against 30-supervision §7.2 step 5 and 40-actions §12.1 (a restart does not cancel
+    /// the in-flight action). A node whose shutdown walk was requested by collector escalation
+    /// (<see cref="ShutdownReason.CollectorUnresponsive"/>, collector-dead) and which now awaits a restart by its parent
+    /// (<see cref="AwaitsRestartByParent"/>: still active, has a parent, the runtime not shutting down) keeps its in-flight
+    /// action: its <c>NeedsRemoval</c> is the first half of that restart, not a removal (60-scenarios E-09: the restart
+    /// does not cancel <c>connect</c>, whose timeout result the new instance sees). Every other <c>NeedsRemoval</c>
+    /// (removal, type change, worker-requested restart, runtime shutdown) cancels it as §12.2 says; a waiting node that is
+    /// later removed by its parent or finalized (runtime shutdown) has it cancelled then.
+    /// </remarks>
     private void ProcessNeedsRemoval(DateTimeOffset now)
     {
         _workerDone = true;

@@ -197,6 +197,55 @@ public sealed class MonitoringStatusPayloadTests
     }
 
     [Fact]
+    [Trait("spec", "50-6.3")]
+    public async Task Status_CollectorAgeMs_NeverObservedRunsFromTheCollectorStart_ThenFromTheNewestObservation()
+    {
+        // arrange: the tree ticks but no collection runs, so no node has an observation yet.
+        await using var f = new MonitoringFixture();
+        f.Runtime.SetConfiguration(f.Top);
+        f.Time.Advance(TimeSpan.FromMilliseconds(100));
+        DateTimeOffset firstTick = f.Time.GetUtcNow();
+        for (int i = 0; i < 5; i++)
+        {
+            f.Runtime.TickOnce();
+            f.Time.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        NodeStatus p0 = f.Runtime.Status.Find("p0")!;
+
+        // act 1: a status of the never-observed node, 12.3 s later.
+        DateTimeOffset ts = f.Time.GetUtcNow() + TimeSpan.FromSeconds(12.3);
+        JsonElement neverObserved = Collector(p0, ts);
+
+        // assert 1: 10-core-hierarchy §5.2: the age runs from the collector's start (p0's first tick published its desired state).
+        Assert.Null(p0.Ticks!.ObservedAt);
+        Assert.Equal(firstTick, p0.Ticks.CollectorStartedAt);
+        Assert.Equal(12_800, neverObserved.GetProperty("ageMs").GetDouble());
+
+        // act 2: collections run until a tick has read p0's first observation.
+        f.TickUntil(s => s.Find("p0")?.Ticks?.ObservedAt is not null, "p0's first observation");
+        DateTimeOffset collectedAt = p0.Ticks.ObservedAt!.Value;
+        DateTimeOffset ts2 = f.Time.GetUtcNow() + TimeSpan.FromMilliseconds(450);
+        JsonElement observed = Collector(f.Runtime.Status.Find("p0")!, ts2);
+
+        // assert 2: from then on the age runs from the newest observation's collection, not from the collector's start.
+        Assert.True(collectedAt > firstTick);
+        Assert.Equal(Math.Round((ts2 - collectedAt).TotalMilliseconds), observed.GetProperty("ageMs").GetDouble());
+        Assert.True(observed.GetProperty("ageMs").GetDouble() < (ts2 - firstTick).TotalMilliseconds);
+
+        // a status not built by a runtime (no collector ever started) has no age.
+        var detached = new NodeStatus("x", "t", "running", "", "", NodeLifecycle.Active, false, null, [], 0);
+        Assert.Equal(JsonValueKind.Null, Collector(detached, ts2).GetProperty("ageMs").ValueKind);
+
+        static JsonElement Collector(NodeStatus node, DateTimeOffset ts)
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            MonitoringJson.WriteNodeStatus(buffer, node, node.StateSince, 1, "gw-test", ts);
+            return JsonDocument.Parse(buffer.WrittenMemory).RootElement.GetProperty("collector").Clone();
+        }
+    }
+
+    [Fact]
     public async Task Status_ActionInFlight_ShowsNameStartedAtElapsedAttempt()
     {
         // arrange: simulated processes start stopped, so every leaf emits start-process.
