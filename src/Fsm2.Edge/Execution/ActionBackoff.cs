@@ -21,7 +21,9 @@ internal static class ActionBackoff
     }
 
     /// <summary>
-    /// RetryNotBefore = completedAt + jitter(delay(k)), jitter uniform in ±<paramref name="jitter"/> (0 = none).
+    /// RetryNotBefore = completedAt + jitter(delay(k)), with jitter(d) = min(d × (1 + J × u), max), u uniform in [−1, 1)
+    /// and J = <paramref name="jitter"/> (0 = none): the breaker's rule (30-supervision §5.3), so no retry waits longer
+    /// than <paramref name="maxDelay"/>.
     /// </summary>
     public static long RetryNotBefore(long completedAt, int failures, TimeSpan baseDelay, TimeSpan maxDelay, double jitter, Random random)
     {
@@ -29,7 +31,7 @@ internal static class ActionBackoff
         if (jitter > 0)
         {
             // Random.NextDouble allocates nothing; spreading retries keeps failing workers from retrying in lockstep.
-            delay = (long)(delay * (1 + (jitter * ((2 * random.NextDouble()) - 1))));
+            delay = Math.Min((long)(delay * (1 + (jitter * ((2 * random.NextDouble()) - 1)))), maxDelay.Ticks);
         }
 
         return completedAt + delay;

@@ -442,6 +442,23 @@ public sealed class ActionGateAndBackoffTests
         Assert.True(jittered.Distinct().Count() > 100, "jitter spreads the delays");
     }
 
+    [Fact]
+    [Trait("spec", "A-21")]
+    public void Backoff_JitteredDelayAtTheCapNeverExceedsTheCap()
+    {
+        // arrange: the 7th and later failures sit at the 60 s cap, where +20 % jitter would reach 72 s.
+        var random = new Random(7);
+        TimeSpan b = TimeSpan.FromSeconds(1), max = TimeSpan.FromSeconds(60);
+
+        // act
+        long[] jittered = [.. Enumerable.Range(0, 1_000).Select(i => ActionBackoff.RetryNotBefore(0, 7 + (i % 3), b, max, 0.2, random))];
+
+        // assert: jitter(d) = min(d × (1 + J × u), max) (30-supervision §5.3): within [48 s, 60 s], and spread below the cap.
+        Assert.All(jittered, t => Assert.InRange(t, TimeSpan.FromSeconds(48).Ticks, max.Ticks));
+        Assert.Contains(jittered, t => t == max.Ticks);
+        Assert.True(jittered.Count(t => t < max.Ticks) > 300, "jitter still spreads the delays below the cap");
+    }
+
     /// <summary>Fails its first <c>failFirst</c> runs, blocks from run <c>blockFrom</c> until released, records starts.</summary>
     private sealed class ScriptedAction(string kind, int failFirst = 0, int blockFrom = int.MaxValue) : IAction
     {
