@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Fsm2.Edge.Config;
 using Fsm2.Edge.Supervision;
 using Microsoft.Extensions.Logging.Testing;
@@ -107,60 +105,6 @@ public sealed class E12SpecFlappingScenarioTests
     }
 
     // PLANT (50 §3.7) with free ports; pc-press-1's state and sink switch as the scenario needs.
-    private static string Plant(int devicePort, int devicePort2, bool stopped, bool sink) => $$$"""
-        version: 1
-        runtime:
-          id: gw-press-hall
-          profile: arm64-gateway
-          broker: embedded
-          metrics_interval: 10s
-          location: { enterprise: acme, site: plant-1 }
-        global:
-          uns_version: v1
-          historian: { retention_days: 30 }
-        workers:
-          - type: group
-            name: devices
-            probes: [ { type: mqtt, id: broker-devices } ]
-            children:
-              - type: device-simulator
-                name: sim-press-1
-                variables: { device: press-1, device_port: {{{devicePort}}} }
-                config: |
-                  device: "{{ device }}"
-                  interval: 1s
-                  tcp_listen: "127.0.0.1:{{ device_port }}"
-                  tags:
-                    - { name: temperature, kind: sine, min: 60, max: 80, period: 60s }
-                    - { name: pressure, kind: random, min: 1.8, max: 2.4 }
-                    - { name: setpoint, kind: constant, value: 70, writable: true }
-          - type: group
-            name: assembly
-            location: { area: assembly }
-            variables: { IP: 127.0.0.1, PORT: {{{devicePort}}} }
-            probes: [ { type: mqtt, id: broker-assembly } ]
-            children:
-              - type: protocol-converter
-                name: pc-press-1
-                {{{(stopped ? "state: stopped" : "")}}}
-                location: { line: line-a, cell: press-1 }
-                variables: { device: press-1 }
-                config: |
-                  host: "{{ IP }}"
-                  port: {{ PORT }}
-                  device_topic: "devices/{{ device }}/#"
-                  qos: 1
-                  sink: { enabled: {{{(sink ? "true" : "false")}}} }
-                templates:
-                  uns_topic: "umh/{{ global.uns_version }}/{{ location_path }}/_historian/{{ tag }}"
-              - type: protocol-converter
-                name: pc-press-2
-                state: stopped
-                location: { line: line-a, cell: press-2 }
-                variables: { device: press-2, PORT: {{{devicePort2}}} }
-                config: |
-                  host: "{{ IP }}"
-                  port: {{ PORT }}
-                  device_topic: "devices/{{ device }}/#"
-        """;
+    private static string Plant(int devicePort, int devicePort2, bool stopped, bool sink)
+        => ScenarioYaml.Plant(new PlantOptions(devicePort, devicePort2) { Pc1Stopped = stopped, Pc1Sink = sink });
 }

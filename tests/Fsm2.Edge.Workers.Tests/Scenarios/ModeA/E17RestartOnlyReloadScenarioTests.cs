@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Fsm2.Edge.Config;
 using Microsoft.Extensions.Logging.Testing;
@@ -22,28 +20,23 @@ public sealed class E17RestartOnlyReloadScenarioTests
         // arrange: the host is built on PLANT without its converters, which arrive with the first reload: EdgeTestHost's
         // per-message template lookup reads the watcher before the constructor has created it, so a converter in the
         // constructor's YAML fails its dry derive (FSM2CFG044, NullReferenceException).
-        int devicePort = ConfigRuntime.FreePort();
-        int devicePort2 = ConfigRuntime.FreePort();
+        var options = new PlantOptions(ConfigRuntime.FreePort(), ConfigRuntime.FreePort());
         int devicePort3 = ConfigRuntime.FreePort();
-        await using var host = new EdgeTestHost(ScenarioYaml.WithoutConverters(Plant(devicePort, devicePort2)));
+        string plant = ScenarioYaml.Plant(options);
+        await using var host = new EdgeTestHost(ScenarioYaml.WithoutConverters(plant));
         host.Start();
-        Assert.Equal(ConfigReloadKind.Applied, host.Reload(Plant(devicePort, devicePort2)).Kind);
+        Assert.Equal(ConfigReloadKind.Applied, host.Reload(plant).Kind);
         await host.AdvanceAsync(TimeSpan.FromSeconds(15));
         long generation = host.Watcher.Generation;
         int mark = host.Logs.GetSnapshot().Count;
 
         // act
-        ConfigReloadOutcome outcome = host.Reload(Plant(devicePort, devicePort2, broker: "mqtt://127.0.0.1:1", metricsInterval: "5s", extraDevice: $$$"""
-                      - type: device-simulator
-                        name: sim-press-3
-                        variables: { device: press-3, device_port: {{{devicePort3}}} }
-                        config: |
-                          device: "{{ device }}"
-                          interval: 1s
-                          tcp_listen: "127.0.0.1:{{ device_port }}"
-                          tags:
-                            - { name: temperature, kind: sine, min: 60, max: 80, period: 60s }
-                """));
+        ConfigReloadOutcome outcome = host.Reload(ScenarioYaml.Plant(options with
+        {
+            Broker = "mqtt://127.0.0.1:1",
+            MetricsInterval = "5s",
+            ExtraDevices = ScenarioYaml.Simulator("sim-press-3", "press-3", devicePort3, temperatureOnly: true),
+        }));
         TimeSpan reloadedAt = host.Elapsed;
         var metricsAt = new List<TimeSpan>();
         int metricsSeen = host.Observer.Snapshot(t => t == Prefix + "/metrics").Count;
@@ -89,62 +82,4 @@ public sealed class E17RestartOnlyReloadScenarioTests
         Assert.Equal(generation + 1, config.GetProperty("generation").GetInt64());
         Assert.Equal(generation + 1, outcome.Generation);
     }
-
-    // PLANT (50 §3.7) with free ports; the broker, the metrics interval and an extra simulator as the scenario needs.
-    private static string Plant(int devicePort, int devicePort2, string broker = "embedded", string metricsInterval = "10s", string extraDevice = "") => $$$"""
-        version: 1
-        runtime:
-          id: gw-press-hall
-          profile: arm64-gateway
-          broker: {{{broker}}}
-          metrics_interval: {{{metricsInterval}}}
-          location: { enterprise: acme, site: plant-1 }
-        global:
-          uns_version: v1
-          historian: { retention_days: 30 }
-        workers:
-          - type: group
-            name: devices
-            probes: [ { type: mqtt, id: broker-devices } ]
-            children:
-              - type: device-simulator
-                name: sim-press-1
-                variables: { device: press-1, device_port: {{{devicePort}}} }
-                config: |
-                  device: "{{ device }}"
-                  interval: 1s
-                  tcp_listen: "127.0.0.1:{{ device_port }}"
-                  tags:
-                    - { name: temperature, kind: sine, min: 60, max: 80, period: 60s }
-                    - { name: pressure, kind: random, min: 1.8, max: 2.4 }
-                    - { name: setpoint, kind: constant, value: 70, writable: true }
-        {{{extraDevice}}}
-          - type: group
-            name: assembly
-            location: { area: assembly }
-            variables: { IP: 127.0.0.1, PORT: {{{devicePort}}} }
-            probes: [ { type: mqtt, id: broker-assembly } ]
-            children:
-              - type: protocol-converter
-                name: pc-press-1
-                location: { line: line-a, cell: press-1 }
-                variables: { device: press-1 }
-                config: |
-                  host: "{{ IP }}"
-                  port: {{ PORT }}
-                  device_topic: "devices/{{ device }}/#"
-                  qos: 1
-                  sink: { enabled: true }
-                templates:
-                  uns_topic: "umh/{{ global.uns_version }}/{{ location_path }}/_historian/{{ tag }}"
-              - type: protocol-converter
-                name: pc-press-2
-                state: stopped
-                location: { line: line-a, cell: press-2 }
-                variables: { device: press-2, PORT: {{{devicePort2}}} }
-                config: |
-                  host: "{{ IP }}"
-                  port: {{ PORT }}
-                  device_topic: "devices/{{ device }}/#"
-        """;
 }

@@ -21,11 +21,11 @@ public sealed class E19BreakerEscalationScenarioTests
     public async Task E19_BrokerDownTenMinutes_WholeLadderOneEscalationTrialsNeverStop_FirstTrialAfterRestoreCloses()
     {
         // arrange: PLANT running, every node active.
-        int devicePort = ConfigRuntime.FreePort();
-        int devicePort2 = ConfigRuntime.FreePort();
-        await using var host = new EdgeTestHost(ScenarioYaml.WithoutConverters(Plant(devicePort, devicePort2)));
+        var options = new PlantOptions(ConfigRuntime.FreePort(), ConfigRuntime.FreePort()) { Overrides = "{ supervision: { jitter: 0 } }" };
+        string plant = ScenarioYaml.Plant(options);
+        await using var host = new EdgeTestHost(ScenarioYaml.WithoutConverters(plant));
         host.Start();
-        Assert.Equal(ConfigReloadKind.Applied, host.Reload(Plant(devicePort, devicePort2)).Kind);
+        Assert.Equal(ConfigReloadKind.Applied, host.Reload(plant).Kind);
         string[] running = ["devices", "devices/sim-press-1", Assembly, "assembly/pc-press-1", "assembly/pc-press-1/connection", "assembly/pc-press-1/source"];
         await host.AdvanceUntilAsync(() => running.All(p => host.State(p) == "active"), TimeSpan.FromSeconds(20), "PLANT active\n" + host.Describe());
         await host.AdvanceAsync(TimeSpan.FromSeconds(5));
@@ -103,62 +103,4 @@ public sealed class E19BreakerEscalationScenarioTests
         Assert.InRange(openS, 590, 620);
         Assert.True(closed.Timestamp - stoppedAt > TimeSpan.FromMinutes(10));
     }
-
-    // PLANT (50 §3.7) with free ports and supervision jitter 0.
-    private static string Plant(int devicePort, int devicePort2) => $$$"""
-        version: 1
-        runtime:
-          id: gw-press-hall
-          profile: arm64-gateway
-          overrides: { supervision: { jitter: 0 } }
-          broker: embedded
-          metrics_interval: 10s
-          location: { enterprise: acme, site: plant-1 }
-        global:
-          uns_version: v1
-          historian: { retention_days: 30 }
-        workers:
-          - type: group
-            name: devices
-            probes: [ { type: mqtt, id: broker-devices } ]
-            children:
-              - type: device-simulator
-                name: sim-press-1
-                variables: { device: press-1, device_port: {{{devicePort}}} }
-                config: |
-                  device: "{{ device }}"
-                  interval: 1s
-                  tcp_listen: "127.0.0.1:{{ device_port }}"
-                  tags:
-                    - { name: temperature, kind: sine, min: 60, max: 80, period: 60s }
-                    - { name: pressure, kind: random, min: 1.8, max: 2.4 }
-                    - { name: setpoint, kind: constant, value: 70, writable: true }
-          - type: group
-            name: assembly
-            location: { area: assembly }
-            variables: { IP: 127.0.0.1, PORT: {{{devicePort}}} }
-            probes: [ { type: mqtt, id: broker-assembly } ]
-            children:
-              - type: protocol-converter
-                name: pc-press-1
-                location: { line: line-a, cell: press-1 }
-                variables: { device: press-1 }
-                config: |
-                  host: "{{ IP }}"
-                  port: {{ PORT }}
-                  device_topic: "devices/{{ device }}/#"
-                  qos: 1
-                  sink: { enabled: true }
-                templates:
-                  uns_topic: "umh/{{ global.uns_version }}/{{ location_path }}/_historian/{{ tag }}"
-              - type: protocol-converter
-                name: pc-press-2
-                state: stopped
-                location: { line: line-a, cell: press-2 }
-                variables: { device: press-2, PORT: {{{devicePort2}}} }
-                config: |
-                  host: "{{ IP }}"
-                  port: {{ PORT }}
-                  device_topic: "devices/{{ device }}/#"
-        """;
 }

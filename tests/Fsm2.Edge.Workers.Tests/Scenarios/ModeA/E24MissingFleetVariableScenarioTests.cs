@@ -21,8 +21,9 @@ public sealed class E24MissingFleetVariableScenarioTests
     {
         // arrange
         int devicePort = ConfigRuntime.FreePort();
-        int devicePort2 = ConfigRuntime.FreePort();
-        await using var host = new EdgeTestHost(Plant(devicePort, devicePort2));
+        // PLANT in fleet mode; pc-press-1's port comes from the fleet.
+        var options = new PlantOptions(devicePort, ConfigRuntime.FreePort()) { Fleet = "press-hall", Pc1PortFromFleet = true };
+        await using var host = new EdgeTestHost(ScenarioYaml.Plant(options));
 
         // act 1: validate the file.
         ConfigLoadResult validation = ConfigLoader.LoadFile(host.File, host.LoadOptions);
@@ -79,62 +80,4 @@ public sealed class E24MissingFleetVariableScenarioTests
         await host.AdvanceUntilAsync(() => host.State(Pc) == "active", TimeSpan.FromSeconds(3), "pc-press-1 active\n" + host.Describe());
         Assert.Single(host.Events("derive_failed", Pc));
     }
-
-    // PLANT (50 §3.7) in fleet mode with free ports; pc-press-1's port comes from the fleet.
-    private static string Plant(int devicePort, int devicePort2) => $$$"""
-        version: 1
-        runtime:
-          id: gw-press-hall
-          profile: arm64-gateway
-          broker: embedded
-          metrics_interval: 10s
-          location: { enterprise: acme, site: plant-1 }
-          fleet: { name: press-hall }
-        global:
-          uns_version: v1
-          historian: { retention_days: 30 }
-        workers:
-          - type: group
-            name: devices
-            probes: [ { type: mqtt, id: broker-devices } ]
-            children:
-              - type: device-simulator
-                name: sim-press-1
-                variables: { device: press-1, device_port: {{{devicePort}}} }
-                config: |
-                  device: "{{ device }}"
-                  interval: 1s
-                  tcp_listen: "127.0.0.1:{{ device_port }}"
-                  tags:
-                    - { name: temperature, kind: sine, min: 60, max: 80, period: 60s }
-                    - { name: pressure, kind: random, min: 1.8, max: 2.4 }
-                    - { name: setpoint, kind: constant, value: 70, writable: true }
-          - type: group
-            name: assembly
-            location: { area: assembly }
-            variables: { IP: 127.0.0.1 }
-            probes: [ { type: mqtt, id: broker-assembly } ]
-            children:
-              - type: protocol-converter
-                name: pc-press-1
-                location: { line: line-a, cell: press-1 }
-                variables: { device: press-1 }
-                config: |
-                  host: "{{ IP }}"
-                  port: {{ global.plc_port }}
-                  device_topic: "devices/{{ device }}/#"
-                  qos: 1
-                  sink: { enabled: true }
-                templates:
-                  uns_topic: "umh/{{ global.uns_version }}/{{ location_path }}/_historian/{{ tag }}"
-              - type: protocol-converter
-                name: pc-press-2
-                state: stopped
-                location: { line: line-a, cell: press-2 }
-                variables: { device: press-2, PORT: {{{devicePort2}}} }
-                config: |
-                  host: "{{ IP }}"
-                  port: {{ PORT }}
-                  device_topic: "devices/{{ device }}/#"
-        """;
 }

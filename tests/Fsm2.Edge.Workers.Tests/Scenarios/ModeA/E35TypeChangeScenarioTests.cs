@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Fsm2.Edge.Config;
 using Fsm2.Edge.Supervision;
 using Microsoft.Extensions.Logging.Testing;
@@ -111,64 +109,13 @@ public sealed class E35TypeChangeScenarioTests
         Assert.DoesNotContain(pc2bPath, s => s is "active" or "starting" or "stopping");
     }
 
-    // PLANT (50 §3.7) with free ports; sim-press-1 as a simulator or a converter, pc-press-2 under either name.
-    private static string Plant(int devicePort, int devicePort2, bool simAsConverter = false, string pc2Name = "pc-press-2") => $$$"""
-        version: 1
-        runtime:
-          id: gw-press-hall
-          profile: arm64-gateway
-          broker: embedded
-          metrics_interval: 10s
-          location: { enterprise: acme, site: plant-1 }
-        global:
-          uns_version: v1
-          historian: { retention_days: 30 }
-        workers:
-          - type: group
-            name: devices
-            probes: [ { type: mqtt, id: broker-devices } ]
-            children:
-        {{{(simAsConverter ? ConverterAsSim(devicePort2) : Simulator(devicePort))}}}
-          - type: group
-            name: assembly
-            location: { area: assembly }
-            variables: { IP: 127.0.0.1, PORT: {{{devicePort}}} }
-            probes: [ { type: mqtt, id: broker-assembly } ]
-            children:
-              - type: protocol-converter
-                name: pc-press-1
-                location: { line: line-a, cell: press-1 }
-                variables: { device: press-1 }
-                config: |
-                  host: "{{ IP }}"
-                  port: {{ PORT }}
-                  device_topic: "devices/{{ device }}/#"
-                  qos: 1
-                  sink: { enabled: true }
-                templates:
-                  uns_topic: "umh/{{ global.uns_version }}/{{ location_path }}/_historian/{{ tag }}"
-              - type: protocol-converter
-                name: {{{pc2Name}}}
-                state: stopped
-                location: { line: line-a, cell: press-2 }
-                variables: { device: press-2, PORT: {{{devicePort2}}} }
-                config: |
-                  host: "{{ IP }}"
-                  port: {{ PORT }}
-                  device_topic: "devices/{{ device }}/#"
-        """;
-
-    private static string Simulator(int devicePort) => $$$"""
-              - type: device-simulator
-                name: sim-press-1
-                variables: { device: press-1, device_port: {{{devicePort}}} }
-                config: |
-                  device: "{{ device }}"
-                  interval: 1s
-                  tcp_listen: "127.0.0.1:{{ device_port }}"
-                  tags:
-                    - { name: temperature, kind: sine, min: 60, max: 80, period: 60s }
-        """;
+    // PLANT (50 §3.7) with free ports; sim-press-1 as a temperature-only simulator or a converter, pc-press-2 under either name.
+    private static string Plant(int devicePort, int devicePort2, bool simAsConverter = false, string pc2Name = "pc-press-2")
+        => ScenarioYaml.Plant(new PlantOptions(devicePort, devicePort2)
+        {
+            Devices = simAsConverter ? ConverterAsSim(devicePort2) : ScenarioYaml.Simulator("sim-press-1", "press-1", devicePort, temperatureOnly: true),
+            Pc2Name = pc2Name,
+        });
 
     private static string ConverterAsSim(int devicePort2) => $$$"""
               - type: protocol-converter
