@@ -151,16 +151,27 @@ public sealed class CliTests : IDisposable
         string file = Write("run.yaml", "runtime: { location: { enterprise: acme }, profile: x64-server }\nworkers:\n  - type: group\n    name: lines\n    children:\n      - { type: group, name: a }\n");
         using var output = new StringWriter();
         using var signals = new HostSignals();
-        var options = new HostOptions { ConfigFile = file, NoWatch = true, Out = TextWriter.Synchronized(output), Error = TextWriter.Synchronized(output) };
+        TextWriter synchronized = TextWriter.Synchronized(output);
+        var options = new HostOptions { ConfigFile = file, NoWatch = true, Out = synchronized, Error = synchronized };
+
+        // The synchronized writer locks on itself for every write; reading the StringWriter under the same lock keeps
+        // ToString from racing a write from the host's threads.
+        string Text()
+        {
+            lock (synchronized)
+            {
+                return output.ToString();
+            }
+        }
 
         // act
         Task<int> run = EdgeHost.RunAsync(options, signals);
-        SpinWait.SpinUntil(() => output.ToString().Contains("node_added node=lines/a", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        SpinWait.SpinUntil(() => Text().Contains("node_added node=lines/a", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
         signals.Request("SIGTERM");
         int code = await run.WaitAsync(TimeSpan.FromSeconds(15));
 
         // assert
-        string log = output.ToString();
+        string log = Text();
         Assert.Equal(0, code);
         Assert.Contains("runtime_started", log, StringComparison.Ordinal);
         Assert.Contains("shutdown_requested signal=SIGTERM budget_ms=8000", log, StringComparison.Ordinal);

@@ -74,13 +74,28 @@ internal static class ActionTickLoad
         return 0;
     }
 
-    /// <summary>Between ticks, untimed: waits until the action threads completed everything enqueued.</summary>
+    /// <summary>
+    /// Between ticks, untimed: waits until the action threads completed everything enqueued and, for the ring executor,
+    /// went idle (parked after their bounded spin) — as they are when a tick starts in production, where ticks are at
+    /// least a millisecond apart and a synchronous action takes microseconds. Without this the next tick would start
+    /// while the threads still spin on the ring, and each enqueue would race a consumer for the same cache lines.
+    /// The Channels executor's consumers idle in an await, so they need no such wait.
+    /// </summary>
     private static void WaitIdle(IActionExecutor executor)
     {
         var spinner = default(SpinWait);
         while (executor.Outstanding > 0)
         {
             spinner.SpinOnce();
+        }
+
+        if (executor is RingActionExecutor ring)
+        {
+            long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+            while (ring.ParkedThreads < ring.LiveThreads && Stopwatch.GetTimestamp() < deadline)
+            {
+                spinner.SpinOnce();
+            }
         }
     }
 

@@ -189,6 +189,9 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
     /// <summary>Threads captured by abandoned synchronous calls; goes down when such a call returns. Any thread.</summary>
     public int LeakedThreads => Volatile.Read(ref _leaked);
 
+    /// <summary>Action threads parked on the wait primitive (idle after their bounded spin). Any thread; diagnostics.</summary>
+    internal int ParkedThreads => Volatile.Read(ref _shared.Parked);
+
     /// <summary>Action threads alive (N, plus replacements whose captured thread has not exited yet). Any thread.</summary>
     public int LiveThreads => Volatile.Read(ref _alive);
 
