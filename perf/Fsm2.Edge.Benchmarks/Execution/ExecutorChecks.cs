@@ -9,7 +9,8 @@ namespace Fsm2.Edge.Benchmarks.Execution;
 /// <summary>
 /// <c>Program --checks</c>: the executor's latency acceptance behaviours that are wall-clock by nature, run as CI
 /// checks rather than unit tests (unit tests never assert wall-clock time). Each prints one line
-/// <c>check: PASS|FAIL &lt;id&gt; ...</c>, which .ci/run counts.
+/// <c>check: PASS|FAIL &lt;id&gt; ...</c>, which .ci/run counts. The seed ceilings S1–S3 (PF-04, PF-09, PF-10) run here
+/// too (<see cref="SeedCeilingChecks"/>).
 /// </summary>
 /// <remarks>
 /// A-36's second bullet (<see cref="CheckTickSide"/>). A-37 (shared/spec/40-actions.md): with offered load below the number of free threads, the wait from enqueue to start
@@ -30,6 +31,7 @@ internal static class ExecutorChecks
         failures += Check("A-37 enqueue-to-start p99 < 10 ms, load below free threads", hang: false);
         failures += Check("A-37 enqueue-to-start p99 < 10 ms, one worker's action hanging", hang: true);
         failures += CheckTickSide();
+        failures += SeedCeilingChecks.Run();
         return failures == 0 ? 0 : 1;
     }
 
