@@ -192,6 +192,24 @@ internal sealed class RingActionExecutor : IActionExecutor, IActionCanceller
     /// <summary>Action threads parked on the wait primitive (idle after their bounded spin). Any thread; diagnostics.</summary>
     internal int ParkedThreads => Volatile.Read(ref _shared.Parked);
 
+    /// <summary>Diagnostics for tests: action threads that wait for the task of an asynchronous action (40-actions §10).</summary>
+    internal int AwaitingThreads
+    {
+        get
+        {
+            int awaiting = 0;
+            foreach (ActionThread? thread in _threads)
+            {
+                if (thread is not null && Volatile.Read(ref thread.AwaitingTicket) != 0)
+                {
+                    awaiting++;
+                }
+            }
+
+            return awaiting;
+        }
+    }
+
     /// <summary>Action threads alive (N, plus replacements whose captured thread has not exited yet). Any thread.</summary>
     public int LiveThreads => Volatile.Read(ref _alive);
 

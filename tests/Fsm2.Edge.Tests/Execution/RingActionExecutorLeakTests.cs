@@ -175,11 +175,14 @@ public sealed class RingActionExecutorLeakTests
         }
     }
 
-    /// <summary>Runs <paramref name="awaiting"/> until it returned its pending task, then abandons it as the stuck scan does at 3T.</summary>
+    /// <summary>
+    /// Runs <paramref name="awaiting"/> until its thread waits for the pending task, then abandons it as the stuck scan
+    /// does at 3T. (Abandoned while ExecuteAsync still runs, the thread is captured instead: A18_AbandonedSynchronousCall.)
+    /// </summary>
     private static void StartAndAbandon(RingActionExecutor executor, AwaitingAction awaiting, TimeProvider time)
     {
         Assert.True(Enqueue(executor, NewSlot("awaiting"), awaiting, time));
-        Wait.Until(() => awaiting.Started == 1 && executor.BusyThreads == 1, "the action to return its pending task");
+        Wait.Until(() => awaiting.Started == 1 && executor.AwaitingThreads == 1, "the thread to wait for the action's pending task");
         AbandonAll(executor);
     }
 
