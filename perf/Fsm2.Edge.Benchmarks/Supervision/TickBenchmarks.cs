@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Akka.Actor;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Filters;
@@ -20,6 +21,16 @@ namespace Fsm2.Edge.Benchmarks.Supervision;
 /// N (<see cref="SyntheticTree"/>: N nodes counting the root, so N − 1 workers), which needs N ≥ 2; the config filter
 /// drops the tree methods for smaller N instead of reporting an empty row. <c>Ratio</c> is each shape against the flat
 /// tick of the same N.
+/// </para>
+/// <para>
+/// Peers (70-performance §7): <see cref="AkkaTreeRoundTrip"/> and <see cref="ProtoActorTreeRoundTrip"/> run an actor
+/// tree of the same W1 shape (<see cref="PeerTreeNode.Build"/>), created once in set-up on the default dispatcher /
+/// default Proto.Actor system. One operation sends one <see cref="PeerTick"/> to the root (Akka <c>Ask</c>, Proto.Actor
+/// <c>RequestAsync</c>, neither with a timeout); the root fans it out to the parents and they to their leaves; every
+/// worker node runs the synthetic state check (<see cref="SyntheticCheck"/>: <c>Running.Next</c> on a steady
+/// snapshot), a leaf replies to its parent, a parent replies once all its children have, and the operation ends when
+/// the root's reply arrives. Their <c>Ratio</c> is also against the flat tick; G4 is
+/// <c>SteadyQuiescent / AkkaTreeRoundTrip</c> at N = 1,000 from the two rows' means.
 /// </para>
 /// <para>
 /// Steady state: every node <c>running</c>, a desired record published, one observation in the slot, no action in
@@ -44,6 +55,10 @@ public class TickBenchmarks
     private WorkerHandle<SyntheticObserved, string>[] _handles = [];
     private Observation<SyntheticObserved>[][] _observations = [];
     private int _round;
+    private ActorSystem? _akka;
+    private IActorRef _akkaRoot = ActorRefs.Nobody;
+    private Proto.ActorSystem? _proto;
+    private Proto.PID? _protoRoot;
 
     /// <summary>Workers (flat) or nodes including the root (tree); from <c>FSM2_BENCH_N</c> when set.</summary>
     [ParamsSource(nameof(Sizes))]
@@ -99,11 +114,37 @@ public class TickBenchmarks
         Report(_bench.TickAndMeasure(WarmUpTicks, SwapObservations));
     }
 
+    [GlobalSetup(Target = nameof(AkkaTreeRoundTrip))]
+    public void SetUpAkka()
+    {
+        PeerTreeNode tree = PeerTreeNode.Build(N);
+        _akka = ActorSystem.Create("fsm2-peer", "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING");
+        _akkaRoot = _akka.ActorOf(Props.Create<AkkaTreeActor>(tree), "root");
+
+        // One round trip before measuring: every actor exists and the protocol completes.
+        AkkaTreeRoundTrip().GetAwaiter().GetResult();
+        Console.WriteLine($"// Akka.NET: N = {N}: tree of {tree.Count} actors, first round trip done");
+    }
+
+    [GlobalSetup(Target = nameof(ProtoActorTreeRoundTrip))]
+    public void SetUpProto()
+    {
+        PeerTreeNode tree = PeerTreeNode.Build(N);
+        _proto = new Proto.ActorSystem();
+        _protoRoot = _proto.Root.SpawnNamed(Proto.Props.FromProducer(() => new ProtoTreeActor(tree)), "root");
+        ProtoActorTreeRoundTrip().GetAwaiter().GetResult();
+        Console.WriteLine($"// Proto.Actor: N = {N}: tree of {tree.Count} actors, first round trip done");
+    }
+
     [GlobalCleanup]
     public void CleanUp()
     {
         _bench?.Dispose();
         _bench = null;
+        _akka?.Terminate().GetAwaiter().GetResult();
+        _akka = null;
+        _proto?.ShutdownAsync("benchmark done").GetAwaiter().GetResult();
+        _proto = null;
     }
 
     /// <summary>The root plus N independent workers, nothing changes: the per-worker cost without a hierarchy.</summary>
@@ -124,6 +165,16 @@ public class TickBenchmarks
         SwapObservations();
         _runtime.TickOnce();
     }
+
+    /// <summary>Akka.NET peer: one tick round trip through the W1-shaped actor tree (see the class remarks).</summary>
+    /// <returns>The root's reply.</returns>
+    [Benchmark]
+    public Task<PeerDone> AkkaTreeRoundTrip() => _akkaRoot.Ask<PeerDone>(PeerTick.Instance);
+
+    /// <summary>Proto.Actor peer: the same tree, shape and protocol as <see cref="AkkaTreeRoundTrip"/>.</summary>
+    /// <returns>The root's reply.</returns>
+    [Benchmark]
+    public Task<PeerDone> ProtoActorTreeRoundTrip() => _proto!.Root.RequestAsync<PeerDone>(_protoRoot!, PeerTick.Instance, CancellationToken.None);
 
     private void SwapObservations()
     {
