@@ -32,6 +32,7 @@ internal static class ExecutorChecks
         failures += Check("A-37 enqueue-to-start p99 < 10 ms, one worker's action hanging", hang: true);
         failures += CheckTickSide();
         failures += SeedCeilingChecks.Run();
+        failures += PeerGateChecks.Run();
         return failures == 0 ? 0 : 1;
     }
 
