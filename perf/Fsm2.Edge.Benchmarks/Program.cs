@@ -9,7 +9,8 @@ public static class Program
     /// <summary>
     /// Runs the benchmarks selected on the command line; with <c>--latency [--samples N]</c> the executor latency
     /// measurement (<see cref="ExecutorLatency"/>), which prints markdown tables; with <c>--checks</c> the wall-clock
-    /// acceptance checks (<see cref="ExecutorChecks"/>), which print <c>check: PASS|FAIL</c> lines for CI; with <c>--a36</c>
+    /// acceptance checks and CI gates (<see cref="ExecutorChecks"/>, S1–S3, G2, G3), which print
+    /// <c>check: PASS|FAIL</c> lines for CI; with <c>--a36</c>
     /// the executor's tick-side share with 1,000 re-emitting workers (<see cref="ActionTickLoad"/>); with <c>--flow</c> the
     /// messages/s one source-flow bridges through the embedded broker (<see cref="Flow.FlowThroughput"/>).
     /// </summary>

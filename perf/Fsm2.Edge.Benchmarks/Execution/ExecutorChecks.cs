@@ -9,8 +9,9 @@ namespace Fsm2.Edge.Benchmarks.Execution;
 /// <summary>
 /// <c>Program --checks</c>: the executor's latency acceptance behaviours that are wall-clock by nature, run as CI
 /// checks rather than unit tests (unit tests never assert wall-clock time). Each prints one line
-/// <c>check: PASS|FAIL &lt;id&gt; ...</c>, which .ci/run counts. The seed ceilings S1–S3 (PF-04, PF-09, PF-10) run here
-/// too (<see cref="SeedCeilingChecks"/>).
+/// <c>check: PASS|FAIL &lt;id&gt; ...</c>, which .ci/run counts. The seed ceilings S1–S3 (PF-04, PF-09, PF-10,
+/// <see cref="SeedCeilingChecks"/>) and the peer gates G2 and G3 (Polly.Core, Stateless; <see cref="PeerGateChecks"/>) run
+/// here too.
 /// </summary>
 /// <remarks>
 /// A-36's second bullet (<see cref="CheckTickSide"/>). A-37 (shared/spec/40-actions.md): with offered load below the number of free threads, the wait from enqueue to start
