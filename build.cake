@@ -347,7 +347,9 @@ var ilDiagnostic = new System.Text.RegularExpressions.Regex(@"\b(?<kind>warning|
 void RequireProfiles(IReadOnlyList<string> output)
 {
     var missing = expectedProfiles
-        .Where(name => !output.Any(line => line.Length > 2 && (line[0] == '*' || line[0] == ' ') && line.Substring(2).StartsWith(name + " ", StringComparison.Ordinal)))
+        .Where(name => !output.Any(line => line.Length > 2
+            && (line[0] == '*' || line[0] == ' ')
+            && line.Substring(2).StartsWith(name + " ", StringComparison.Ordinal)))
         .ToList();
     if (missing.Count > 0)
     {
@@ -382,7 +384,8 @@ void Checked(string name, string id, Func<string> body)
 }
 
 Task("AotLogScan")
-    .Description("TC-06: proves the Aot target's log scan fails on an IL warning in an Fsm2.Edge assembly and passes Fluid's IL2104/IL3053; prints 'check: PASS|FAIL aot-log-scan (TC-06)'.")
+    .Description("TC-06: the Aot log scan fails on an IL warning in an Fsm2.Edge assembly and passes Fluid's IL2104/IL3053; "
+        + "prints 'check: PASS|FAIL aot-log-scan (TC-06)'.")
     .Does(() =>
     {
         // Synthetic publish-log lines, shaped as ILC and MSBuild print them, fed to the same ScanAotLog the Aot
@@ -399,7 +402,8 @@ Task("AotLogScan")
             + "'RequiresUnreferencedCodeAttribute' can break functionality when trimming application code." + project;
         var ownError = "ILC : Trim analysis error IL2075: Fsm2.Edge.Workers.WorkerFactory.Create(Type): 'this' argument does not "
             + "satisfy 'DynamicallyAccessedMemberTypes.PublicConstructors'." + project;
-        var otherSummary = "/root/.nuget/packages/yamldotnet/18.1.0/lib/net8.0/YamlDotNet.dll : warning IL2104: Assembly 'YamlDotNet' produced trim warnings." + project;
+        var otherSummary = "/root/.nuget/packages/yamldotnet/18.1.0/lib/net8.0/YamlDotNet.dll : warning IL2104: "
+            + "Assembly 'YamlDotNet' produced trim warnings." + project;
 
         Checked("aot-log-scan", "TC-06", () =>
         {
@@ -432,7 +436,8 @@ Task("AotLogScan")
     });
 
 Task("Aot")
-    .Description("PF-19/TC-06: Native AOT publish of the host for linux-x64 to artifacts/aot-x64; fails on any IL warning but Fluid's IL2104/IL3053, then runs `fsm2-edge profiles`; prints 'check: PASS|FAIL aot (PF-19)'.")
+    .Description("PF-19/TC-06: Native AOT publish of the host for linux-x64 to artifacts/aot-x64; fails on any IL warning but "
+        + "Fluid's IL2104/IL3053, then runs `fsm2-edge profiles`; prints 'check: PASS|FAIL aot (PF-19)'.")
     .IsDependentOn("AotLogScan")
     .Does(() =>
     {
@@ -460,7 +465,8 @@ Task("Aot")
 
             if (violations.Count > 0)
             {
-                throw new CakeException($"{violations.Count} IL warning/error line(s) besides Fluid's IL2104/IL3053 (log artifacts/aot-x64.publish.log), first: {violations[0]}");
+                throw new CakeException($"{violations.Count} IL warning/error line(s) besides Fluid's IL2104/IL3053 "
+                    + $"(log artifacts/aot-x64.publish.log), first: {violations[0]}");
             }
 
             if (exitCode != 0)
@@ -482,13 +488,14 @@ Task("Aot")
 
             RequireProfiles(output);
             var megabytes = new System.IO.FileInfo(binary).Length / (1024.0 * 1024.0);
-            return FormattableString.Invariant(
-                $"binary {megabytes:0.0} MB, {allowed.Count} IL warnings (Fluid IL2104/IL3053 only), {expectedProfiles.Length} profiles, publish {publishSeconds:0} s");
+            return FormattableString.Invariant($"binary {megabytes:0.0} MB, {allowed.Count} IL warnings (Fluid IL2104/IL3053 only), ")
+                + FormattableString.Invariant($"{expectedProfiles.Length} profiles, publish {publishSeconds:0} s");
         });
     });
 
 Task("Arm64Smoke")
-    .Description("PF-18: self-contained linux-arm64 publish of the host to artifacts/arm64, `fsm2-edge profiles` under qemu-aarch64-static; prints 'check: PASS|FAIL arm64-smoke (PF-18)'.")
+    .Description("PF-18: self-contained linux-arm64 publish of the host to artifacts/arm64, `fsm2-edge profiles` under "
+        + "qemu-aarch64-static; prints 'check: PASS|FAIL arm64-smoke (PF-18)'.")
     .Does(() =>
     {
         Checked("arm64-smoke", "PF-18", () =>
