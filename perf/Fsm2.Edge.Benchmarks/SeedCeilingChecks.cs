@@ -120,7 +120,7 @@ internal static class SeedCeilingChecks
         var declared = new ChildSpec[100];
         for (int i = 0; i < declared.Length; i++)
         {
-            declared[i] = new ChildSpec($"c{i}", SyntheticTree.LeafType, new UserSpec(SyntheticWorkload.LeafTemplate, new VariableBundle(LeafVariables(i))), mapping);
+            declared[i] = new ChildSpec($"c{i}", SyntheticTree.LeafType, new UserSpec(SyntheticWorkload.LeafTemplate, new VariableBundle(SyntheticWorkload.LeafVariables("192.168.1." + i.ToString(CultureInfo.InvariantCulture), 1))), mapping);
         }
 
         bench.Factory.Register<SyntheticObserved, string>(DeclaringParentWorker.WorkerType, _ => new DeclaringParentWorker(declared));
@@ -236,20 +236,6 @@ internal static class SeedCeilingChecks
         long elapsed = Stopwatch.GetTimestamp() - started;
         return (elapsed, GC.GetAllocatedBytesForCurrentThread() - bytes);
     }
-
-    private static Dictionary<string, object?> LeafVariables(int child) => new(StringComparer.Ordinal)
-    {
-        ["state"] = SyntheticStates.ActiveState,
-        ["ip"] = "192.168.1." + child.ToString(CultureInfo.InvariantCulture),
-        ["port"] = "502",
-        ["slave_id"] = "1",
-        ["timeout_ms"] = "500",
-        ["registers"] = "40001-40010",
-        ["tag_prefix"] = "press",
-        ["interval"] = "1s",
-        ["device"] = "plc-01",
-        ["revision"] = "1",
-    };
 
     private static double Microseconds(long timestamps) => timestamps * 1_000_000.0 / Stopwatch.Frequency;
 

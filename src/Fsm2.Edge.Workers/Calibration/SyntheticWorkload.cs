@@ -82,7 +82,7 @@ public sealed class SyntheticWorkload
                 children[i] = _initialChildren[i];
             }
 
-            children[0] = new ChildSpec(ChangingLeaf, SyntheticTree.LeafType, new UserSpec(LeafTemplate, new VariableBundle(LeafVariables(revision))), _mapping);
+            children[0] = new ChildSpec(ChangingLeaf, SyntheticTree.LeafType, new UserSpec(LeafTemplate, new VariableBundle(LeafVariables("192.168.1.100", revision))), _mapping);
             Volatile.Write(ref _changingChildren, children);
         }
 
@@ -94,10 +94,17 @@ public sealed class SyntheticWorkload
 
     internal IReadOnlyList<ChildSpec> CurrentChangingChildren() => Volatile.Read(ref _changingChildren);
 
-    private static Dictionary<string, object?> LeafVariables(long revision) => new(StringComparer.Ordinal)
+    /// <summary>
+    /// The User variables of a leaf rendered from <see cref="LeafTemplate"/>: ten values, of which the device's IP and the
+    /// revision vary (the W3/W4 workload of shared/spec/70-performance.md §5).
+    /// </summary>
+    /// <param name="ip">The device IP.</param>
+    /// <param name="revision">A value that changes the rendered config when it changes.</param>
+    /// <returns>A new variable map.</returns>
+    public static Dictionary<string, object?> LeafVariables(string ip, long revision) => new(StringComparer.Ordinal)
     {
         ["state"] = SyntheticStates.ActiveState,
-        ["ip"] = "192.168.1.100",
+        ["ip"] = ip,
         ["port"] = "502",
         ["slave_id"] = "1",
         ["timeout_ms"] = "500",
