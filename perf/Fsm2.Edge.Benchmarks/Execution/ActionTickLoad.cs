@@ -33,7 +33,7 @@ internal static class ActionTickLoad
         (long[] quiet, long quietBytes, long quietActions) = Measure(emit: false);
         (long[] emitting, long emittingBytes, long emittingActions) = Measure(emit: true);
         double usPerTick = 1_000_000.0 / Stopwatch.Frequency;
-        string F(long[] sorted, double p) => (ExecutorLatency.Percentile(sorted, p) * usPerTick).ToString("F1", CultureInfo.InvariantCulture);
+        string F(long[] sorted, double p) => Us(sorted, p, usPerTick);
 
         Console.WriteLine("## A-36: tick with 1,000 workers re-emitting synchronous actions (ring executor, 2 action threads)");
         Console.WriteLine();
@@ -57,7 +57,7 @@ internal static class ActionTickLoad
     /// </summary>
     private static int RunExecutorSide(double usPerTick)
     {
-        string F(long[] sorted, double p) => (ExecutorLatency.Percentile(sorted, p) * usPerTick).ToString("F1", CultureInfo.InvariantCulture);
+        string F(long[] sorted, double p) => Us(sorted, p, usPerTick);
         int threads = ThreadCount();
         (long[] replay, long replayBytes, long replayActions) = MeasureExecutorSide(threads);
         double perAction = ExecutorLatency.Percentile(replay, 0.5) * usPerTick * Ticks / Math.Max(1, replayActions);
@@ -98,6 +98,10 @@ internal static class ActionTickLoad
             }
         }
     }
+
+    /// <summary>The <paramref name="p"/> percentile of sorted timestamps, in µs with one decimal.</summary>
+    private static string Us(long[] sorted, double p, double usPerTick)
+        => (ExecutorLatency.Percentile(sorted, p) * usPerTick).ToString("F1", CultureInfo.InvariantCulture);
 
     private static int ThreadCount() => int.TryParse(Environment.GetEnvironmentVariable("FSM2_A36_THREADS"), out int t) ? t : 2;
 
